@@ -97,9 +97,39 @@ impl Emulator {
         todo!()
     }
 
+    /// Creates a key with extra create-request fields: `extras` is merged into the REST create
+    /// body, so it takes `{"key_ops":["verify"]}`, `{"attributes":{"enabled":false}}`,
+    /// `{"attributes":{"nbf":..,"exp":..}}` exactly as `POST /keys/<name>/create` does.
+    pub fn create_key_with(&self, spec: &KeySpec, extras: &serde_json::Value) -> Result<String, String> {
+        let _ = (spec, extras);
+        todo!()
+    }
+
     /// Issues a token for `audience` as the IMDS endpoint would (for tests that need one).
     pub fn issue_token(&self, audience: &str) -> String {
         let _ = audience;
+        todo!()
+    }
+
+    /// Same as `POST /_emulator/faults` with this JSON list.
+    pub fn add_faults(&self, faults: &serde_json::Value) -> Result<(), String> {
+        let _ = faults;
+        todo!()
+    }
+
+    /// Same as `DELETE /_emulator/faults`.
+    pub fn clear_faults(&self) {
+        todo!()
+    }
+
+    /// The secret the App Service endpoint (`<imds_url>/msi/token`) expects in
+    /// `X-IDENTITY-HEADER` (what `IDENTITY_HEADER` takes).
+    pub fn identity_header(&self) -> &str {
+        todo!()
+    }
+
+    /// The directory where the Azure Arc endpoint writes its challenge `.key` files.
+    pub fn arc_token_dir(&self) -> &Path {
         todo!()
     }
 }
