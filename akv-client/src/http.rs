@@ -1,1 +1,665 @@
-//! TODO
+//! HTTP (DESIGN §6.7): one keep-alive ureq agent per client and route, replaced in a forked
+//! child, plus retries with backoff.
+//!
+//! Two routes: `Service` (Key Vault, Managed HSM and the Entra authority: `HTTPS_PROXY` /
+//! `NO_PROXY` honoured, `connect_to` applied) and `Identity` (IMDS, App Service, Azure Arc:
+//! never a proxy, never `connect_to`).
+//!
+//! Fork safety: each agent lives in a leaked `Installed { pid, agent }` published through an
+//! atomic pointer. A request first compares the recorded pid with `getpid()`; in a forked
+//! child they differ, and the child builds and publishes its own agent without touching the
+//! inherited one: no lock of the parent's pool is taken (a parent thread may have held it at
+//! `fork()`), no inherited connection is used, and none is shut down or closed (dropping the
+//! parent's agent would close sockets the parent still uses, and `shutdown()` would end them
+//! for both processes). The inherited agent is leaked on purpose.
+
+use std::io::Read;
+use std::net::ToSocketAddrs;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::{Duration, Instant};
+
+use ureq::Agent;
+use ureq::http::Uri;
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::keyid::{Cloud, printable};
+
+/// Where the system's trust anchors are, first found wins (Debian/Ubuntu, Fedora/RHEL,
+/// openSUSE, Alpine/others).
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// Largest response body read.
+const MAX_BODY: u64 = 1 << 20;
+/// Backoff for the first retry; doubled each time, with jitter, capped.
+const BACKOFF_BASE: Duration = Duration::from_millis(400);
+const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// Longest `Retry-After` honoured (also never more than the request timeout).
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Key Vault, Managed HSM, Entra: proxy and `connect_to` apply.
+    Service,
+    /// IMDS, App Service, Azure Arc: direct, always.
+    Identity,
+}
+
+/// Which statuses are worth retrying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryPolicy {
+    /// 408, 429 and 5xx.
+    Service,
+    /// IMDS as Azure documents it: 404, 410, 429 and 5xx.
+    Imds,
+    /// Nothing is retried (a probe).
+    Never,
+}
+
+impl RetryPolicy {
+    fn retries_status(self, status: u16) -> bool {
+        match self {
+            RetryPolicy::Service => status == 408 || status == 429 || status >= 500,
+            RetryPolicy::Imds => matches!(status, 404 | 410 | 429) || status >= 500,
+            RetryPolicy::Never => false,
+        }
+    }
+}
+
+/// One request. Headers may hold secrets: nothing here is ever logged but the method and URL.
+pub struct Request<'a> {
+    pub method: &'static str,
+    pub url: &'a str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+    pub route: Route,
+    pub retry: RetryPolicy,
+    /// Overrides the configured timeout (e.g. a short IMDS probe).
+    pub timeout: Option<Duration>,
+}
+
+impl<'a> Request<'a> {
+    pub fn get(url: &'a str, route: Route) -> Request<'a> {
+        Request {
+            method: "GET",
+            url,
+            headers: Vec::new(),
+            body: None,
+            route,
+            retry: RetryPolicy::Service,
+            timeout: None,
+        }
+    }
+
+    pub fn post(url: &'a str, route: Route, content_type: &str, body: Vec<u8>) -> Request<'a> {
+        Request {
+            method: "POST",
+            url,
+            headers: vec![("content-type", content_type.to_string())],
+            body: Some(body),
+            route,
+            retry: RetryPolicy::Service,
+            timeout: None,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request<'a> {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn retry(mut self, policy: RetryPolicy) -> Request<'a> {
+        self.retry = policy;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Request<'a> {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// A response with the parts the client reads.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub www_authenticate: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+struct Installed {
+    pid: u32,
+    agent: Agent,
+}
+
+/// An agent for one route, created on first use in each process.
+struct AgentSlot {
+    installed: AtomicPtr<Installed>,
+}
+
+impl AgentSlot {
+    fn new() -> AgentSlot {
+        AgentSlot {
+            installed: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    fn get(&self, build: impl Fn() -> Result<Agent, Error>) -> Result<&Agent, Error> {
+        let pid = std::process::id();
+        loop {
+            let current = self.installed.load(Ordering::Acquire);
+            // SAFETY: non-null values come from Box::into_raw below and are freed only in
+            // Drop (`&mut self`), so they outlive this `&self` borrow.
+            let current_ref = unsafe { current.as_ref() };
+            if let Some(installed) = current_ref.filter(|i| i.pid == pid) {
+                return Ok(&installed.agent);
+            }
+            if current_ref.is_some() {
+                tracing::debug!(pid, "new process after fork(): building its own HTTP agent");
+            }
+            let fresh = Box::into_raw(Box::new(Installed {
+                pid,
+                agent: build()?,
+            }));
+            match self.installed.compare_exchange(
+                current,
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                // SAFETY: just published; valid until Drop. The replaced one, if any, is the
+                // parent's and is leaked (see the module comment).
+                Ok(_) => return Ok(unsafe { &(*fresh).agent }),
+                // SAFETY: `fresh` was never published and has no connection yet.
+                Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+            }
+        }
+    }
+}
+
+impl Drop for AgentSlot {
+    fn drop(&mut self) {
+        let current = *self.installed.get_mut();
+        // SAFETY: see `get`; `&mut self` means no borrow is alive.
+        let owned = unsafe { current.as_ref() }.is_some_and(|i| i.pid == std::process::id());
+        if owned {
+            // SAFETY: created by this process with Box::into_raw, published once.
+            drop(unsafe { Box::from_raw(current) });
+        }
+    }
+}
+
+/// The HTTP side of a client.
+pub struct Http {
+    timeout: Duration,
+    max_retries: u32,
+    ca_file: Option<std::path::PathBuf>,
+    connect_to: Option<String>,
+    /// Entra host that `connect_to` also redirects (lower case, no port).
+    authority_host: Option<String>,
+    service: AgentSlot,
+    identity: AgentSlot,
+}
+
+impl Http {
+    pub fn new(config: &Config) -> Http {
+        let authority_host = url::Url::parse(&config.authority_host)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()));
+        Http {
+            timeout: config.timeout,
+            max_retries: config.max_retries,
+            ca_file: config.ca_file.clone(),
+            connect_to: config.connect_to.clone(),
+            authority_host,
+            service: AgentSlot::new(),
+            identity: AgentSlot::new(),
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn agent(&self, route: Route) -> Result<&Agent, Error> {
+        match route {
+            Route::Service => self.service.get(|| self.build_agent(route)),
+            Route::Identity => self.identity.get(|| self.build_agent(route)),
+        }
+    }
+
+    fn build_agent(&self, route: Route) -> Result<Agent, Error> {
+        let roots = load_roots(self.ca_file.as_deref())?;
+        let tls = TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&roots))
+            .build();
+        let (proxy, resolver) = match route {
+            Route::Service => (
+                ureq::Proxy::try_from_env(),
+                ConnectToResolver {
+                    connect_to: self.connect_to.clone(),
+                    authority_host: self.authority_host.clone(),
+                },
+            ),
+            Route::Identity => (
+                None,
+                ConnectToResolver {
+                    connect_to: None,
+                    authority_host: None,
+                },
+            ),
+        };
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(self.timeout))
+            // ureq keeps 3 idle connections per host by default: fewer than the threads of
+            // a busy server, which would then reconnect all the time.
+            .max_idle_connections(256)
+            .max_idle_connections_per_host(256)
+            .max_idle_age(Duration::from_secs(60))
+            .user_agent(concat!("akv-client/", env!("CARGO_PKG_VERSION")))
+            .proxy(proxy)
+            .tls_config(tls)
+            .build();
+        Ok(Agent::with_parts(
+            config,
+            DefaultConnector::default(),
+            resolver,
+        ))
+    }
+
+    /// Sends `req`, retrying transient failures as its policy says (at most `max_retries`
+    /// times, backoff with jitter, `Retry-After` honoured up to the timeout). A retryable
+    /// status still failing after the last retry is returned as a response.
+    pub fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
+        let agent = self.agent(req.route)?;
+        let host = host_of(req.url);
+        let max_retries = if req.retry == RetryPolicy::Never {
+            0
+        } else {
+            self.max_retries
+        };
+        let mut attempt = 0u32;
+        loop {
+            let started = Instant::now();
+            let result = self.send_once(agent, req);
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let delay = match result {
+                Ok(resp) => {
+                    tracing::trace!(
+                        method = req.method,
+                        url = req.url,
+                        status = resp.status,
+                        elapsed_ms,
+                        request_id = resp.request_id.as_deref().unwrap_or(""),
+                        "http"
+                    );
+                    if !req.retry.retries_status(resp.status) || attempt >= max_retries {
+                        return Ok(resp);
+                    }
+                    resp.retry_after.unwrap_or_else(|| backoff(attempt))
+                }
+                Err(e) => {
+                    tracing::debug!(method = req.method, url = req.url, error = %e, elapsed_ms, "http request failed");
+                    if !is_retryable(&e) || attempt >= max_retries {
+                        return Err(Error::Transport {
+                            host,
+                            message: describe(&e, req.timeout.unwrap_or(self.timeout)),
+                        });
+                    }
+                    backoff(attempt)
+                }
+            };
+            let delay = delay.min(RETRY_AFTER_MAX).min(self.timeout);
+            tracing::info!(
+                method = req.method,
+                url = req.url,
+                retry = attempt + 1,
+                delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    fn send_once(&self, agent: &Agent, req: &Request<'_>) -> Result<Response, ureq::Error> {
+        use ureq::RequestExt;
+        let mut builder = ureq::http::Request::builder()
+            .method(req.method)
+            .uri(req.url);
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let mut response = match &req.body {
+            Some(body) => {
+                let request = builder.body(body.as_slice())?.with_agent(agent);
+                match req.timeout {
+                    Some(t) => request.configure().timeout_global(Some(t)).run()?,
+                    None => request.run()?,
+                }
+            }
+            None => {
+                let request = builder.body(())?.with_agent(agent);
+                match req.timeout {
+                    Some(t) => request.configure().timeout_global(Some(t)).run()?,
+                    None => request.run()?,
+                }
+            }
+        };
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let request_id = header("x-ms-request-id");
+        let www_authenticate = header("www-authenticate");
+        let retry_after = parse_retry_after(
+            header("retry-after-ms").as_deref(),
+            header("x-ms-retry-after-ms").as_deref(),
+            header("retry-after").as_deref(),
+        );
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        response
+            .body_mut()
+            .as_reader()
+            .take(MAX_BODY)
+            .read_to_end(&mut body)?;
+        Ok(Response {
+            status,
+            request_id,
+            www_authenticate,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// `retry-after-ms`, `x-ms-retry-after-ms` (milliseconds), then `Retry-After` (seconds; an
+/// HTTP date is not parsed and falls back to the backoff).
+fn parse_retry_after(ms: Option<&str>, x_ms: Option<&str>, secs: Option<&str>) -> Option<Duration> {
+    if let Some(ms) = ms.or(x_ms).and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_millis(ms));
+    }
+    secs?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Exponential backoff with ±25 % jitter: ~0.4 s, 0.8 s, 1.6 s, ... capped at 8 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(BACKOFF_MAX);
+    let jitter = 0.75 + 0.5 * random_unit();
+    base.mul_f64(jitter)
+}
+
+/// A number in [0, 1) good enough for jitter (no `rand` dependency).
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn is_retryable(e: &ureq::Error) -> bool {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(_) | E::Io(_) | E::ConnectionFailed | E::Protocol(_) => true,
+        // DNS, TLS/certificate, bad URL, proxy configuration: retrying does not help.
+        _ => false,
+    }
+}
+
+/// One readable line for a transport failure.
+fn describe(e: &ureq::Error, timeout: Duration) -> String {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(_) => format!("timed out after {} ms", timeout.as_millis()),
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
+        E::Io(io) => format!("connection failed: {io}"),
+        E::HostNotFound => "host not found".into(),
+        E::ConnectionFailed => "connection failed".into(),
+        other => other.to_string(),
+    }
+}
+
+pub fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_else(|| printable(url))
+}
+
+/// The system trust anchors plus `ca_file`.
+fn load_roots(ca_file: Option<&std::path::Path>) -> Result<Vec<Certificate<'static>>, Error> {
+    let mut roots = Vec::new();
+    if let Some(bundle) = SYSTEM_CA_BUNDLES.iter().find_map(|p| std::fs::read(p).ok()) {
+        roots.extend(pem_certificates(&bundle));
+    }
+    if let Some(path) = ca_file {
+        let bad = |reason: String| Error::Config {
+            setting: "ca_file".into(),
+            reason: format!("{}: {reason}", path.display()),
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let extra = pem_certificates(&pem);
+        if extra.is_empty() {
+            return Err(bad("no PEM certificate in the file".into()));
+        }
+        roots.extend(extra);
+    }
+    Ok(roots)
+}
+
+fn pem_certificates(pem: &[u8]) -> Vec<Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Resolves every name with a synchronous lookup (ureq's default resolver spawns a thread
+/// per lookup when a timeout is set), and sends service and Entra hosts to `connect_to`
+/// when set. SNI, Host header and certificate check stay the URL's: only the socket address
+/// changes, as with `curl --connect-to`.
+#[derive(Debug)]
+struct ConnectToResolver {
+    connect_to: Option<String>,
+    authority_host: Option<String>,
+}
+
+impl ConnectToResolver {
+    fn redirects(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        Cloud::is_service_host(&host)
+            || self.authority_host.as_deref() == Some(host.as_str())
+            || [Cloud::Public, Cloud::China, Cloud::UsGov]
+                .iter()
+                .any(|c| c.authority_host().strip_prefix("https://") == Some(host.as_str()))
+    }
+}
+
+impl Resolver for ConnectToResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri
+            .host()
+            .ok_or_else(|| ureq::Error::BadUri(format!("no host in {uri}")))?;
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("http") => 80,
+            _ => 443,
+        });
+        let target = match &self.connect_to {
+            Some(to) if self.redirects(host) => to.clone(),
+            _ => format!("{host}:{port}"),
+        };
+        let mut result = self.empty();
+        for addr in target.to_socket_addrs()?.take(16) {
+            result.push(addr);
+        }
+        if result.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_to_redirects_only_service_and_entra_hosts() {
+        let r = ConnectToResolver {
+            connect_to: Some("127.0.0.1:1".into()),
+            authority_host: Some("login.example.org".into()),
+        };
+        for host in [
+            "myvault.vault.azure.net",
+            "MyHsm.managedhsm.azure.net",
+            "x1y.vault.usgovcloudapi.net",
+            "login.microsoftonline.com",
+            "login.chinacloudapi.cn",
+            "login.example.org",
+        ] {
+            assert!(r.redirects(host), "{host}");
+        }
+        for host in [
+            "169.254.169.254",
+            "localhost",
+            "proxy.corp.example",
+            "vault.azure.net",
+            "myvault.vault.azure.net.evil.com",
+        ] {
+            assert!(!r.redirects(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn resolver_maps_to_connect_to_and_leaves_others() {
+        let r = ConnectToResolver {
+            connect_to: Some("127.0.0.1:4711".into()),
+            authority_host: None,
+        };
+        let resolve = |url: &str| {
+            r.resolve(
+                &url.parse().unwrap(),
+                &ureq::config::Config::default(),
+                NextTimeout::default(),
+            )
+            .unwrap()
+            .first()
+            .copied()
+            .unwrap()
+        };
+        assert_eq!(
+            resolve("https://myvault.vault.azure.net/keys/k").to_string(),
+            "127.0.0.1:4711"
+        );
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/x").to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(resolve("http://127.0.0.2/x").to_string(), "127.0.0.2:80");
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        for attempt in 0..4 {
+            let d = backoff(attempt);
+            let nominal = BACKOFF_BASE * (1 << attempt);
+            assert!(
+                d >= nominal.mul_f64(0.75) && d <= nominal.mul_f64(1.25),
+                "{d:?}"
+            );
+        }
+        assert!(backoff(30) <= BACKOFF_MAX.mul_f64(1.25));
+    }
+
+    #[test]
+    fn retry_after_headers() {
+        assert_eq!(
+            parse_retry_after(None, None, Some("2")),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_retry_after(Some("250"), None, Some("2")),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            parse_retry_after(None, Some("40"), None),
+            Some(Duration::from_millis(40))
+        );
+        assert_eq!(
+            parse_retry_after(None, None, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(parse_retry_after(None, None, Some("-1")), None);
+    }
+
+    #[test]
+    fn retry_policies() {
+        assert!(RetryPolicy::Service.retries_status(429));
+        assert!(RetryPolicy::Service.retries_status(503));
+        assert!(!RetryPolicy::Service.retries_status(404));
+        assert!(!RetryPolicy::Service.retries_status(401));
+        assert!(RetryPolicy::Imds.retries_status(404));
+        assert!(RetryPolicy::Imds.retries_status(410));
+        assert!(!RetryPolicy::Imds.retries_status(400));
+        assert!(!RetryPolicy::Never.retries_status(503));
+    }
+
+    #[test]
+    fn missing_or_empty_ca_file_is_a_config_error() {
+        let err = load_roots(Some(std::path::Path::new("/nonexistent/ca.pem"))).unwrap_err();
+        assert!(err.to_string().contains("ca_file"), "{err}");
+        let empty = std::env::temp_dir().join(format!("akv-empty-ca-{}.pem", std::process::id()));
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let err = load_roots(Some(&empty)).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+        std::fs::remove_file(&empty).unwrap();
+    }
+}

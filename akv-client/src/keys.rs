@@ -30,9 +30,16 @@ pub enum KeyType {
 /// The public half of a key, big-endian unsigned integers as the JWK carries them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublicKey {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
     /// `x` and `y` are fixed length (`curve.coordinate_len()`).
-    Ec { curve: Curve, x: Vec<u8>, y: Vec<u8> },
+    Ec {
+        curve: Curve,
+        x: Vec<u8>,
+        y: Vec<u8>,
+    },
     /// Symmetric keys have no public half.
     Symmetric,
 }

@@ -1,1 +1,374 @@
-//! TODO
+//! Access tokens and the token cache (DESIGN §6.8).
+//!
+//! One cache per [`crate::Client`], keyed by (audience, tenant). A token is refreshed ahead of
+//! its expiry, when less than min(300 s, lifetime / 2) remains (or at the `refresh_in` the
+//! source gave). Under concurrency exactly one thread refreshes: while the old token is still
+//! valid the others keep using it, and when there is no valid token they wait for the
+//! refreshing thread. No lock is held during the network request.
+//!
+//! Fork safety: the cache state is tagged with the pid that created it. A child process
+//! builds its own state the first time it asks for a token, copying the parent's tokens only
+//! if it can take the parent's lock without waiting (the lock may have been held by a parent
+//! thread at the moment of `fork()`, and that thread does not exist in the child). So a child
+//! never waits on a refresh that was in flight in the parent.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::config::Secret;
+use crate::error::Error;
+
+/// Refresh at most this long before expiry.
+const MAX_REFRESH_AHEAD: Duration = Duration::from_secs(300);
+
+/// A bearer token with its lifetime. `Debug` does not print the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub token: Secret,
+    pub expires_at: Instant,
+    /// When to get a new one, before `expires_at`.
+    pub refresh_at: Instant,
+}
+
+impl AccessToken {
+    /// A token valid for `lifetime` from now, refreshed when min(300 s, lifetime / 2) remains.
+    pub fn with_lifetime(token: String, lifetime: Duration) -> AccessToken {
+        let now = Instant::now();
+        let ahead = MAX_REFRESH_AHEAD.min(lifetime / 2);
+        AccessToken {
+            token: Secret::new(token),
+            expires_at: now + lifetime,
+            refresh_at: now + (lifetime - ahead),
+        }
+    }
+
+    /// A token that expires at `expires_on` (Unix seconds).
+    pub fn expiring_on(token: String, expires_on: u64) -> AccessToken {
+        let now = unix_now();
+        AccessToken::with_lifetime(token, Duration::from_secs(expires_on.saturating_sub(now)))
+    }
+
+    /// Uses the source's `refresh_in` (seconds) when it asks for an earlier refresh.
+    pub fn with_refresh_in(mut self, refresh_in: Option<u64>) -> AccessToken {
+        if let Some(secs) = refresh_in {
+            let at = Instant::now() + Duration::from_secs(secs);
+            if at < self.refresh_at {
+                self.refresh_at = at;
+            }
+        }
+        self
+    }
+
+    pub fn is_valid(&self, now: Instant) -> bool {
+        now < self.expires_at
+    }
+
+    pub fn is_due(&self, now: Instant) -> bool {
+        now >= self.refresh_at
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &self.token)
+            .field(
+                "expires_in",
+                &self.expires_at.saturating_duration_since(Instant::now()),
+            )
+            .finish()
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// (audience, tenant)
+type CacheKey = (String, Option<String>);
+
+#[derive(Default)]
+struct Entry {
+    token: Option<AccessToken>,
+    /// A thread of this process is fetching a new token.
+    refreshing: bool,
+}
+
+struct State {
+    pid: u32,
+    entries: Mutex<HashMap<CacheKey, Entry>>,
+    refreshed: Condvar,
+}
+
+/// The token cache of one client.
+pub struct TokenCache {
+    /// Points to a leaked `State`; replaced (never freed) in a forked child.
+    state: AtomicPtr<State>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache::new()
+    }
+}
+
+impl TokenCache {
+    pub fn new() -> TokenCache {
+        TokenCache {
+            state: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    fn state(&self) -> &State {
+        let pid = std::process::id();
+        loop {
+            let current = self.state.load(Ordering::Acquire);
+            // SAFETY: a non-null pointer was published by `Box::into_raw` below and is only
+            // freed by `Drop` (which has `&mut self`), so it is valid for `&self`'s lifetime.
+            let current_ref = unsafe { current.as_ref() };
+            if let Some(state) = current_ref.filter(|s| s.pid == pid) {
+                return state;
+            }
+            // First use, or first use in a forked child: never lock the inherited state.
+            let inherited = current_ref
+                .and_then(|parent| parent.entries.try_lock())
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(|(k, e)| {
+                            e.token.clone().map(|t| {
+                                (
+                                    k.clone(),
+                                    Entry {
+                                        token: Some(t),
+                                        refreshing: false,
+                                    },
+                                )
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let fresh = Box::into_raw(Box::new(State {
+                pid,
+                entries: Mutex::new(inherited),
+                refreshed: Condvar::new(),
+            }));
+            match self
+                .state
+                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            {
+                // The replaced state belongs to the parent process: leak it (it may be locked).
+                Ok(_) => {
+                    // SAFETY: just published, valid until Drop.
+                    return unsafe { &*fresh };
+                }
+                Err(_) => {
+                    // Another thread of this process won; ours was never shared.
+                    // SAFETY: `fresh` came from Box::into_raw above and was not published.
+                    drop(unsafe { Box::from_raw(fresh) });
+                }
+            }
+        }
+    }
+
+    /// A valid token for (audience, tenant): the cached one, or one from `fetch`, called by
+    /// one thread at a time per key and never under a lock. `wait_limit` bounds how long a
+    /// thread waits for another's refresh before fetching itself.
+    pub fn get(
+        &self,
+        audience: &str,
+        tenant: Option<&str>,
+        wait_limit: Duration,
+        fetch: impl FnOnce() -> Result<AccessToken, Error>,
+    ) -> Result<Secret, Error> {
+        let state = self.state();
+        let key: CacheKey = (audience.to_string(), tenant.map(str::to_string));
+        let deadline = Instant::now() + wait_limit;
+        let stale = {
+            let mut entries = state.entries.lock();
+            loop {
+                let now = Instant::now();
+                let entry = entries.entry(key.clone()).or_default();
+                match &entry.token {
+                    Some(t) if !t.is_due(now) => return Ok(t.token.clone()),
+                    // Due but valid, and someone is already refreshing: use it meanwhile.
+                    Some(t) if t.is_valid(now) && entry.refreshing => {
+                        return Ok(t.token.clone());
+                    }
+                    _ => {}
+                }
+                if !entry.refreshing || now >= deadline {
+                    entry.refreshing = true;
+                    break entry.token.clone().filter(|t| t.is_valid(now));
+                }
+                // No valid token and a refresh is in flight in this process: wait for it.
+                state.refreshed.wait_until(&mut entries, deadline);
+            }
+        };
+
+        tracing::debug!(audience, "requesting a new access token");
+        let fetched = fetch();
+
+        let mut entries = state.entries.lock();
+        let entry = entries.entry(key).or_default();
+        entry.refreshing = false;
+        let result = match fetched {
+            Ok(token) => {
+                let secret = token.token.clone();
+                entry.token = Some(token);
+                Ok(secret)
+            }
+            // The refresh failed early, while the old token still works: keep using it.
+            Err(err) => match stale {
+                Some(old) if old.is_valid(Instant::now()) => {
+                    tracing::warn!(audience, error = %err, "token refresh failed; using the current token until it expires");
+                    Ok(old.token)
+                }
+                _ => Err(err),
+            },
+        };
+        drop(entries);
+        state.refreshed.notify_all();
+        result
+    }
+
+    /// Forgets `token` for (audience, tenant) after the service refused it (401), so the next
+    /// `get` fetches a new one. A token already replaced by another thread is left alone.
+    pub fn invalidate(&self, audience: &str, tenant: Option<&str>, token: &Secret) {
+        let state = self.state();
+        let key: CacheKey = (audience.to_string(), tenant.map(str::to_string));
+        let mut entries = state.entries.lock();
+        if let Some(entry) = entries.get_mut(&key) {
+            if entry.token.as_ref().is_some_and(|t| &t.token == token) {
+                entry.token = None;
+            }
+        }
+    }
+}
+
+impl Drop for TokenCache {
+    fn drop(&mut self) {
+        let current = *self.state.get_mut();
+        // SAFETY: see `state()`; `&mut self` means no borrow is alive.
+        let owned = unsafe { current.as_ref() }.is_some_and(|s| s.pid == std::process::id());
+        if owned {
+            // SAFETY: created by this process with Box::into_raw and published once.
+            drop(unsafe { Box::from_raw(current) });
+        }
+        // A state inherited from the parent is leaked: its lock may be held forever.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    fn token(s: &str, lifetime: Duration) -> AccessToken {
+        AccessToken::with_lifetime(s.into(), lifetime)
+    }
+
+    #[test]
+    fn refresh_ahead_is_min_of_300s_and_half_the_lifetime() {
+        let t = token("a", Duration::from_secs(3600));
+        let ahead = t.expires_at - t.refresh_at;
+        assert_eq!(ahead, Duration::from_secs(300));
+        let t = token("a", Duration::from_secs(2));
+        assert_eq!(t.expires_at - t.refresh_at, Duration::from_secs(1));
+        let t = token("a", Duration::from_secs(3600)).with_refresh_in(Some(60));
+        assert!(t.refresh_at < Instant::now() + Duration::from_secs(61));
+        assert!(!format!("{t:?}").contains("\"a\""));
+    }
+
+    #[test]
+    fn cached_token_is_reused_until_due() {
+        let cache = TokenCache::new();
+        let calls = AtomicUsize::new(0);
+        for _ in 0..5 {
+            let t = cache
+                .get("aud", None, Duration::from_secs(1), || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok(token("t1", Duration::from_secs(3600)))
+                })
+                .unwrap();
+            assert_eq!(t.expose(), "t1");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // another tenant is another entry
+        cache
+            .get("aud", Some("tenant2"), Duration::from_secs(1), || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(token("t2", Duration::from_secs(3600)))
+            })
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn invalidate_forces_a_new_fetch_but_only_for_the_refused_token() {
+        let cache = TokenCache::new();
+        let get = |name: &'static str| {
+            cache
+                .get("aud", None, Duration::from_secs(1), || {
+                    Ok(token(name, Duration::from_secs(3600)))
+                })
+                .unwrap()
+        };
+        let t1 = get("t1");
+        cache.invalidate("aud", None, &Secret::new("other"));
+        assert_eq!(get("unused").expose(), "t1");
+        cache.invalidate("aud", None, &t1);
+        assert_eq!(get("t2").expose(), "t2");
+    }
+
+    #[test]
+    fn failed_refresh_keeps_a_still_valid_token() {
+        let cache = TokenCache::new();
+        // lifetime 2 s: due after 1 s; make it due at once with refresh_in 0
+        let first = token("old", Duration::from_secs(60)).with_refresh_in(Some(0));
+        cache
+            .get("aud", None, Duration::from_secs(1), || Ok(first))
+            .unwrap();
+        let t = cache
+            .get("aud", None, Duration::from_secs(1), || {
+                Err(Error::Credential { attempts: vec![] })
+            })
+            .unwrap();
+        assert_eq!(t.expose(), "old");
+    }
+
+    #[test]
+    fn concurrent_threads_fetch_once() {
+        let cache = Arc::new(TokenCache::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(std::sync::Barrier::new(16));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, calls, barrier) = (cache.clone(), calls.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    cache
+                        .get("aud", None, Duration::from_secs(10), || {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            // hold the refresh long enough for every thread to arrive
+                            std::thread::sleep(Duration::from_millis(200));
+                            Ok(token("shared", Duration::from_secs(3600)))
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().expose(), "shared");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
