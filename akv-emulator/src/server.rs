@@ -1,0 +1,673 @@
+//! Listeners and connections: a thread per connection (at most `--threads` per listener),
+//! TLS on the service port, plain HTTP on the IMDS port. Each request goes through the same
+//! steps: classify (admin / service / token endpoint), check auth before the body is read,
+//! read the body (413 above 1 MiB), count it, apply a fault, add `--latency-ms`, answer in
+//! one write.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use openssl::ssl::SslAcceptor;
+use serde_json::json;
+
+use crate::Options;
+use crate::admin::{self, FaultAction, Faults, Stats};
+use crate::auth::TokenIssuer;
+use crate::error::ApiError;
+use crate::host::{self, Host, Service};
+use crate::http::{BodyError, BodyKind, Conn, HeadError, MAX_BODY, Request, Response, Transport};
+use crate::identity;
+use crate::keys::Store;
+use crate::rest::{self, KeyRoute, Keys};
+
+/// How long a connection may sit idle (or stall mid-request) before it is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Shared {
+    pub options: Options,
+    pub tokens: TokenIssuer,
+    pub store: Mutex<Store>,
+    pub stats: Stats,
+    pub faults: Faults,
+    pub identity_header: String,
+    pub arc_dir: PathBuf,
+    arc_secrets: Mutex<HashSet<String>>,
+    pub shutdown: AtomicBool,
+    conns: Mutex<HashMap<u64, TcpStream>>,
+    next_conn: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(options: Options, arc_dir: PathBuf) -> Shared {
+        Shared {
+            tokens: TokenIssuer::new(options.token_ttl.as_secs()),
+            options,
+            store: Mutex::new(Store::default()),
+            stats: Stats::default(),
+            faults: Faults::default(),
+            identity_header: crate::util::random_hex(16),
+            arc_dir,
+            arc_secrets: Mutex::new(HashSet::new()),
+            shutdown: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+        }
+    }
+
+    /// Closes every open connection (the emulator is stopping).
+    pub fn close_all(&self) {
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for stream in conns.values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// A counting limit on concurrent connections.
+pub struct Slots {
+    free: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Slots {
+    pub fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n.max(1)),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self, shutdown: &AtomicBool) -> bool {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            if shutdown.load(Ordering::SeqCst) {
+                return false;
+            }
+            free = self
+                .changed
+                .wait_timeout(free, Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *free -= 1;
+        true
+    }
+
+    fn release(&self) {
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.changed.notify_one();
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Listener {
+    Https,
+    Imds,
+}
+
+/// Accepts connections until shutdown; each gets its own thread.
+pub fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    kind: Listener,
+    acceptor: Option<Arc<SslAcceptor>>,
+) {
+    let slots = Arc::new(Slots::new(shared.options.threads));
+    loop {
+        if !slots.acquire(&shared.shutdown) {
+            return;
+        }
+        let accepted = listener.accept();
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok((stream, _)) = accepted else {
+            slots.release();
+            // Out of descriptors or similar: do not spin.
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+        let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
+        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
+        if let Ok(clone) = stream.try_clone() {
+            shared
+                .conns
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, clone);
+        }
+        let (thread_shared, thread_slots, thread_acceptor) =
+            (shared.clone(), slots.clone(), acceptor.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("akv-emulator-conn-{id}"))
+            .spawn(move || {
+                match thread_acceptor {
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(stream) {
+                            serve(&thread_shared, Conn::new(tls), kind);
+                        }
+                    }
+                    None => serve(&thread_shared, Conn::new(stream), kind),
+                }
+                thread_shared
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                thread_slots.release();
+            });
+        if spawned.is_err() {
+            shared
+                .conns
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            slots.release();
+        }
+    }
+}
+
+enum Next {
+    KeepAlive,
+    /// A response that ends the connection was sent: close it gracefully.
+    Close,
+    /// Close at once, without a response (or after a failed write).
+    Drop,
+}
+
+fn serve<S: Transport>(shared: &Shared, mut conn: Conn<S>, kind: Listener) {
+    let mut counted = false;
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut req = match conn.read_head() {
+            Ok(Some(req)) => req,
+            Ok(None) | Err(HeadError::Io) => return,
+            Err(HeadError::Bad(message)) => {
+                let response = protocol_error(kind, 400, &message);
+                let _ = conn.send(&response, None);
+                conn.linger_close();
+                return;
+            }
+            Err(HeadError::TooLarge) => {
+                let response = protocol_error(kind, 431, "The request head is larger than 64 KiB.");
+                let _ = conn.send(&response, None);
+                conn.linger_close();
+                return;
+            }
+        };
+        match exchange(shared, &mut conn, &mut req, kind, &mut counted) {
+            Next::KeepAlive => {}
+            Next::Close => {
+                conn.linger_close();
+                return;
+            }
+            Next::Drop => return,
+        }
+    }
+}
+
+fn protocol_error(kind: Listener, status: u16, message: &str) -> Response {
+    let body = match kind {
+        Listener::Https => json!({"error": {"code": "BadParameter", "message": message}}),
+        Listener::Imds => json!({"error": "invalid_request", "error_description": message}),
+    };
+    Response::json(status, &body).closing()
+}
+
+enum AdminRoute {
+    Stats,
+    AddFaults,
+    ClearFaults,
+}
+
+enum TokenRoute {
+    Imds,
+    Arc,
+    AppService,
+    Entra { tenant: String },
+}
+
+enum Handler {
+    Admin(AdminRoute),
+    Keys(Service, KeyRoute),
+    Token(TokenRoute),
+    /// An answer decided from the head alone, after the body is read (it counts for `op`).
+    Fixed(Response),
+}
+
+/// What to do with a request, decided from its head.
+struct Plan {
+    admin: bool,
+    /// The operation it counts as (stats, faults); `None` for admin and rejected requests.
+    op: Option<&'static str>,
+    /// A key operation: `--latency-ms` applies.
+    key_op: bool,
+    action: Result<Handler, Response>,
+}
+
+impl Plan {
+    fn early(response: Response) -> Plan {
+        Plan {
+            admin: false,
+            op: None,
+            key_op: false,
+            action: Err(response),
+        }
+    }
+
+    fn handle(op: &'static str, handler: Handler) -> Plan {
+        Plan {
+            admin: false,
+            op: Some(op),
+            key_op: matches!(handler, Handler::Keys(..)),
+            action: Ok(handler),
+        }
+    }
+}
+
+fn plan_admin(req: &Request) -> Plan {
+    let route = match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/_emulator/stats") => Ok(Handler::Admin(AdminRoute::Stats)),
+        ("POST", "/_emulator/faults") => Ok(Handler::Admin(AdminRoute::AddFaults)),
+        ("DELETE", "/_emulator/faults") => Ok(Handler::Admin(AdminRoute::ClearFaults)),
+        (_, "/_emulator/stats" | "/_emulator/faults") => Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "The admin API takes GET /_emulator/stats, POST and DELETE /_emulator/faults.",
+        )
+        .response()),
+        _ => Err(ApiError::new(
+            404,
+            "NotFound",
+            "The admin API has /_emulator/stats and /_emulator/faults.",
+        )
+        .response()),
+    };
+    Plan {
+        admin: true,
+        op: None,
+        key_op: false,
+        action: route,
+    }
+}
+
+fn plan_https(shared: &Shared, req: &Request) -> Plan {
+    if req.path == "/_emulator" || req.path.starts_with("/_emulator/") {
+        return plan_admin(req);
+    }
+    match host::classify(req.header("host")) {
+        Host::Service(service) => {
+            if let Err(why) = shared
+                .tokens
+                .check(req.header("authorization"), &service.audience())
+            {
+                return Plan::early(crate::auth::challenge(&service, &why));
+            }
+            if let Err(e) = rest::check_api_version(&service, req.query("api-version")) {
+                return Plan::early(e.response());
+            }
+            match rest::route(&req.method, &req.path) {
+                Ok(route) => Plan::handle(route.stat_name(), Handler::Keys(service, route)),
+                Err(e) => Plan::early(e.response()),
+            }
+        }
+        Host::Authority(_) => {
+            let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+            match segments.as_slice() {
+                [tenant, "oauth2", "v2.0", "token"]
+                    if crate::util::valid_name(&tenant.replace('.', "-"), 1, 128) =>
+                {
+                    if req.method != "POST" {
+                        return Plan::early(
+                            Response::json(
+                                405,
+                                &json!({"error": "invalid_request", "error_description": "The token endpoint takes POST."}),
+                            ),
+                        );
+                    }
+                    Plan::handle(
+                        "token",
+                        Handler::Token(TokenRoute::Entra {
+                            tenant: tenant.to_string(),
+                        }),
+                    )
+                }
+                _ => Plan::early(Response::json(
+                    404,
+                    &json!({"error": "not_found", "error_description": "The emulated Entra authority serves POST /<tenant>/oauth2/v2.0/token."}),
+                )),
+            }
+        }
+        Host::BadVaultName(label) => Plan::early(
+            ApiError::bad(format!(
+                "Invalid vault name '{}' in the Host header: a vault or Managed HSM name is 3-24 characters of 0-9, a-z, A-Z and '-'.",
+                label.chars().take(64).collect::<String>()
+            ))
+            .response(),
+        ),
+        Host::Other(name) => Plan::early(
+            ApiError::bad(format!(
+                "Host '{}' is neither a vault (<name>.vault.azure.net), a Managed HSM (<name>.managedhsm.azure.net) nor an Entra authority host; set the Host header (clients: AKV_CONNECT_TO).",
+                name.chars().take(100).collect::<String>()
+            ))
+            .response(),
+        ),
+    }
+}
+
+fn plan_imds(shared: &Shared, req: &Request) -> Plan {
+    let not_found = || {
+        Plan::early(Response::json(
+            404,
+            &json!({"error": "not_found", "error_description": "This endpoint serves /metadata/identity/oauth2/token and /msi/token."}),
+        ))
+    };
+    let route = match req.path.as_str() {
+        "/metadata/identity/oauth2/token" => {
+            let arc = req
+                .query("api-version")
+                .is_some_and(|v| identity::ARC_API_VERSIONS.contains(&v));
+            if arc {
+                TokenRoute::Arc
+            } else {
+                TokenRoute::Imds
+            }
+        }
+        "/msi/token" => TokenRoute::AppService,
+        _ => return not_found(),
+    };
+    if req.method != "GET" {
+        return Plan::early(Response::json(
+            405,
+            &json!({"error": "invalid_request", "error_description": "The token endpoint takes GET."}),
+        ));
+    }
+    match route {
+        TokenRoute::AppService => {
+            let given = req.header("x-identity-header").unwrap_or("");
+            let expected = shared.identity_header.as_bytes();
+            if given.len() != expected.len() || !openssl::memcmp::eq(given.as_bytes(), expected) {
+                return Plan::early(Response::json(
+                    401,
+                    &json!({"error": "unauthorized", "error_description": "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER."}),
+                ));
+            }
+        }
+        TokenRoute::Arc => {
+            if !req
+                .header("metadata")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            {
+                return Plan::handle(
+                    "token",
+                    Handler::Fixed(Response::json(
+                        400,
+                        &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+                    )),
+                );
+            }
+            if !arc_secret_ok(shared, req.header("authorization")) {
+                return Plan::early(arc_challenge(shared));
+            }
+        }
+        _ => {}
+    }
+    Plan::handle("token", Handler::Token(route))
+}
+
+/// Takes a challenge secret from `Authorization: Basic <secret>` (each works once).
+fn arc_secret_ok(shared: &Shared, authorization: Option<&str>) -> bool {
+    let Some((scheme, secret)) = authorization.and_then(|a| a.split_once(' ')) else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let secret = secret.trim();
+    let mut secrets = shared.arc_secrets.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(found) = secrets
+        .iter()
+        .find(|s| s.len() == secret.len() && openssl::memcmp::eq(s.as_bytes(), secret.as_bytes()))
+        .cloned()
+    else {
+        return false;
+    };
+    secrets.remove(&found);
+    true
+}
+
+/// Writes a new secret to `<arc_dir>/<random>.key` and answers with the Basic challenge.
+fn arc_challenge(shared: &Shared) -> Response {
+    let secret = crate::util::random_hex(32);
+    let path = shared
+        .arc_dir
+        .join(format!("{}.key", crate::util::random_hex(16)));
+    if let Err(e) = write_secret_file(&path, &secret) {
+        return Response::json(
+            500,
+            &json!({"error": "server_error", "error_description": format!("could not write the challenge file {}: {e}", path.display())}),
+        );
+    }
+    shared
+        .arc_secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(secret);
+    Response::json(
+        401,
+        &json!({"error": "unauthorized", "error_description": "Use the secret in the challenge file as Basic authorization."}),
+    )
+    .header("WWW-Authenticate", &format!("Basic realm={}", path.display()))
+}
+
+fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(secret.as_bytes())
+}
+
+/// Headers the real service puts on every response.
+fn service_headers(mut response: Response, req: &Request, kind: Listener) -> Response {
+    if kind == Listener::Https {
+        response = response
+            .header("Cache-Control", "no-cache")
+            .header("x-ms-request-id", &crate::util::uuid())
+            .header("x-ms-keyvault-region", "emulator")
+            .header("x-ms-keyvault-service-version", "1.9.2100.1");
+        if let Some(id) = req.header("x-ms-client-request-id") {
+            if id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
+                response = response.header("x-ms-client-request-id", id);
+            }
+        }
+    }
+    if req.wants_close() {
+        response.close = true;
+    }
+    response
+}
+
+fn send<S: Transport>(
+    conn: &mut Conn<S>,
+    req: &Request,
+    response: Response,
+    kind: Listener,
+) -> Next {
+    let response = service_headers(response, req, kind);
+    match conn.send(&response, Some(req)) {
+        Ok(()) if response.close => Next::Close,
+        Ok(()) => Next::KeepAlive,
+        Err(_) => Next::Drop,
+    }
+}
+
+fn exchange<S: Transport>(
+    shared: &Shared,
+    conn: &mut Conn<S>,
+    req: &mut Request,
+    kind: Listener,
+    counted: &mut bool,
+) -> Next {
+    let plan = match kind {
+        Listener::Https => plan_https(shared, req),
+        Listener::Imds => plan_imds(shared, req),
+    };
+    if !plan.admin && kind == Listener::Https && !*counted {
+        *counted = true;
+        shared.stats.count_connection();
+    }
+    let handler = match plan.action {
+        Ok(handler) => handler,
+        Err(response) => return answer_unread(conn, req, response, kind),
+    };
+
+    if let BodyKind::Length(n) = req.body_kind
+        && n > MAX_BODY
+    {
+        return too_large(conn, req, kind);
+    }
+    if req.expects_continue()
+        && req.has_body()
+        && conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+    {
+        return Next::Drop;
+    }
+    match conn.read_body(req, MAX_BODY) {
+        Ok(()) => {}
+        Err(BodyError::TooLarge) => return too_large(conn, req, kind),
+        Err(BodyError::Bad(message)) => {
+            return send(conn, req, protocol_error(kind, 400, &message), kind);
+        }
+        Err(BodyError::Io) => return Next::Drop,
+    }
+
+    if let Some(op) = plan.op {
+        shared.stats.count(op);
+        if let Some((delay, action)) = shared.faults.take(op) {
+            if let Some(delay) = delay {
+                std::thread::sleep(delay);
+            }
+            match action {
+                FaultAction::Proceed => {}
+                FaultAction::Drop => return Next::Drop,
+                FaultAction::Garbage => {
+                    let mut response = Response::new(200)
+                        .header("Content-Type", "application/json; charset=utf-8");
+                    response.body =
+                        b"<html><body>upstream hiccup: this is not JSON</body></html>".to_vec();
+                    return send(conn, req, response, kind);
+                }
+                FaultAction::Status {
+                    status,
+                    retry_after,
+                } => {
+                    let mut response =
+                        Response::json(status, &admin::fault_body(status, op == "token"));
+                    if let Some(secs) = retry_after {
+                        response = response.header("Retry-After", &secs.to_string());
+                    }
+                    return send(conn, req, response, kind);
+                }
+            }
+        }
+    }
+    if plan.key_op && !shared.options.latency.is_zero() {
+        std::thread::sleep(shared.options.latency);
+    }
+    let response = run(shared, handler, req);
+    send(conn, req, response, kind)
+}
+
+/// Answers a request whose body was not read (rejected from its head). A small announced
+/// body is then read and dropped so the connection stays usable; otherwise it is closed.
+fn answer_unread<S: Transport>(
+    conn: &mut Conn<S>,
+    req: &mut Request,
+    mut response: Response,
+    kind: Listener,
+) -> Next {
+    let drainable = match req.body_kind {
+        BodyKind::Empty => true,
+        BodyKind::Length(n) => n <= MAX_BODY && !req.expects_continue(),
+        BodyKind::Chunked => false,
+    };
+    if !drainable {
+        response.close = true;
+    }
+    let next = send(conn, req, response, kind);
+    if matches!(next, Next::KeepAlive) && req.has_body() && conn.read_body(req, MAX_BODY).is_err() {
+        return Next::Drop;
+    }
+    next
+}
+
+fn too_large<S: Transport>(conn: &mut Conn<S>, req: &Request, kind: Listener) -> Next {
+    let response = match kind {
+        Listener::Https => ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            "The request body is larger than 1 MiB.",
+        )
+        .response(),
+        Listener::Imds => Response::json(
+            413,
+            &json!({"error": "invalid_request", "error_description": "The request body is larger than 1 MiB."}),
+        ),
+    };
+    send(conn, req, response.closing(), kind)
+}
+
+fn run(shared: &Shared, handler: Handler, req: &Request) -> Response {
+    match handler {
+        Handler::Fixed(response) => response,
+        Handler::Admin(AdminRoute::Stats) => Response::json(200, &shared.stats.json()),
+        Handler::Admin(AdminRoute::ClearFaults) => {
+            shared.faults.clear();
+            Response::new(204)
+        }
+        Handler::Admin(AdminRoute::AddFaults) => {
+            let parsed = serde_json::from_slice(&req.body)
+                .map_err(|e| format!("the body is not JSON: {e}"))
+                .and_then(|v| admin::parse_faults(&v));
+            match parsed {
+                Ok(faults) => {
+                    shared.faults.add(faults);
+                    Response::new(204)
+                }
+                Err(message) => ApiError::bad(message).response(),
+            }
+        }
+        Handler::Keys(service, route) => Keys {
+            store: &shared.store,
+            service: &service,
+        }
+        .handle(route, &req.body),
+        Handler::Token(TokenRoute::Imds) => identity::imds(&shared.tokens, req),
+        Handler::Token(TokenRoute::Arc) => identity::arc(&shared.tokens, req),
+        Handler::Token(TokenRoute::AppService) => identity::app_service(&shared.tokens, req),
+        Handler::Token(TokenRoute::Entra { tenant }) => {
+            identity::entra(&shared.tokens, &tenant, req)
+        }
+    }
+}
+
+/// Wakes an accept loop blocked in `accept()` so it sees the shutdown flag.
+pub fn wake(addr: SocketAddr) {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+}
