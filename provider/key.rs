@@ -1,0 +1,314 @@
+//! A loaded key: the pinned key id, the public half, what the service allows on it, and the
+//! client that reaches it. This is OpenSSL's "keydata" for our keymgmt, shared by `Arc`.
+//!
+//! The reference the store hands to OpenSSL is 16 bytes (`magic`, pointer), never 8: the
+//! default RSA/EC keymgmt treats any 8-byte reference as a pointer to its own key object.
+
+use std::ffi::{CStr, c_void};
+use std::sync::{Arc, OnceLock};
+
+use akv_client::{Client, Curve, Key, KeyId, KeyOperation, PublicKey};
+
+use crate::context::ProviderContext;
+use crate::digest::Digest;
+use crate::error::{Error, Reason, Result, describe_key};
+use crate::local::LocalKey;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Rsa { bits: u32 },
+    Ec { curve: Curve },
+}
+
+pub struct AkvKey {
+    pub provider: Arc<ProviderContext>,
+    pub client: Arc<Client>,
+    /// As fetched; `key.id` is pinned to the version the service returned.
+    pub key: Key,
+    pub kind: KeyKind,
+    local: OnceLock<Result<LocalKey>>,
+}
+
+impl AkvKey {
+    pub fn new(provider: Arc<ProviderContext>, client: Arc<Client>, key: Key) -> Result<AkvKey> {
+        let kind = match &key.public {
+            PublicKey::Rsa { n, .. } => KeyKind::Rsa {
+                bits: significant_bits(n),
+            },
+            PublicKey::Ec { curve, x, y } => {
+                let len = curve.coordinate_len();
+                if x.len() != len || y.len() != len {
+                    return Err(Error::new(
+                        Reason::InvalidResponse,
+                        format!(
+                            "{}: EC coordinates are not {len} bytes",
+                            describe_key(&key.id)
+                        ),
+                    ));
+                }
+                KeyKind::Ec { curve: *curve }
+            }
+            PublicKey::Symmetric => {
+                return Err(Error::unsupported(format!(
+                    "{} is a symmetric (oct) key: only RSA and EC keys can be used through OpenSSL",
+                    describe_key(&key.id)
+                )));
+            }
+        };
+        Ok(AkvKey {
+            provider,
+            client,
+            key,
+            kind,
+            local: OnceLock::new(),
+        })
+    }
+
+    pub fn id(&self) -> &KeyId {
+        &self.key.id
+    }
+
+    /// `key 'rsa1' in vault 'myvault'`
+    pub fn describe(&self) -> String {
+        describe_key(&self.key.id)
+    }
+
+    /// The keymgmt name OpenSSL looks up (`OSSL_OBJECT_PARAM_DATA_TYPE`).
+    pub fn data_type(&self) -> &'static CStr {
+        match self.kind {
+            KeyKind::Rsa { .. } => c"RSA",
+            KeyKind::Ec { .. } => c"EC",
+        }
+    }
+
+    pub fn bits(&self) -> u32 {
+        match self.kind {
+            KeyKind::Rsa { bits } => bits,
+            KeyKind::Ec { curve } => curve.bits(),
+        }
+    }
+
+    /// As `BN_security_bits` (RSA) and half the order size (EC) in OpenSSL.
+    pub fn security_bits(&self) -> u32 {
+        match self.kind {
+            KeyKind::Rsa { bits } => match bits {
+                15360.. => 256,
+                7680.. => 192,
+                3072.. => 128,
+                2048.. => 112,
+                1024.. => 80,
+                _ => 0,
+            },
+            KeyKind::Ec { curve } => match curve {
+                Curve::P256 | Curve::P256K => 128,
+                Curve::P384 => 192,
+                Curve::P521 => 256,
+            },
+        }
+    }
+
+    /// RSA: modulus bytes. EC: the largest DER ECDSA signature.
+    pub fn max_signature_size(&self) -> usize {
+        match self.kind {
+            KeyKind::Rsa { bits } => bits.div_ceil(8) as usize,
+            KeyKind::Ec { curve } => crate::der::ecdsa_max_der_len(curve.coordinate_len()),
+        }
+    }
+
+    /// What OpenSSL signs with when no digest is named (DESIGN §6.3).
+    pub fn default_digest(&self) -> Digest {
+        match self.kind {
+            KeyKind::Rsa { .. } => Digest::Sha256,
+            KeyKind::Ec { curve } => curve_digest(curve),
+        }
+    }
+
+    pub fn is_rsa(&self) -> bool {
+        matches!(self.kind, KeyKind::Rsa { .. })
+    }
+
+    /// Refuses an operation the key's `key_ops` leaves out, before any network.
+    pub fn check_operation(&self, op: KeyOperation) -> Result<()> {
+        let ops = &self.key.key_ops;
+        if ops.is_empty() || ops.contains(&op) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = ops.iter().map(|o| o.as_str()).collect();
+        Err(Error::new(
+            Reason::OperationNotPermitted,
+            format!(
+                "{} not permitted on {} (its key_ops are: {})",
+                op.as_str(),
+                self.describe(),
+                allowed.join(", ")
+            ),
+        ))
+    }
+
+    /// The public half as a default-provider key in the provider's private library context.
+    pub fn local_key(&self) -> Result<&LocalKey> {
+        self.local
+            .get_or_init(|| self.provider.local()?.public_key(&self.key.public))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// The digest the service pairs with a curve: ES256 / ES384 / ES512 / ES256K.
+pub fn curve_digest(curve: Curve) -> Digest {
+    match curve {
+        Curve::P256 | Curve::P256K => Digest::Sha256,
+        Curve::P384 => Digest::Sha384,
+        Curve::P521 => Digest::Sha512,
+    }
+}
+
+/// OpenSSL's short name of a curve (what libssl passes to `OBJ_txt2nid`).
+pub fn group_name(curve: Curve) -> &'static str {
+    group_name_cstr(curve).to_str().unwrap_or("")
+}
+
+pub fn group_name_cstr(curve: Curve) -> &'static CStr {
+    match curve {
+        Curve::P256 => c"prime256v1",
+        Curve::P384 => c"secp384r1",
+        Curve::P521 => c"secp521r1",
+        Curve::P256K => c"secp256k1",
+    }
+}
+
+/// Uncompressed point `04 ‖ x ‖ y`.
+pub fn ec_point(x: &[u8], y: &[u8]) -> Vec<u8> {
+    let mut point = Vec::with_capacity(1 + x.len() + y.len());
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(y);
+    point
+}
+
+fn significant_bits(big_endian: &[u8]) -> u32 {
+    let trimmed = crate::params::strip_leading_zeros(big_endian);
+    match trimmed.first() {
+        None => 0,
+        Some(first) => (trimmed.len() as u32 - 1) * 8 + (8 - first.leading_zeros()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The store → keymgmt reference, and keydata pointers
+// ---------------------------------------------------------------------------------------
+
+const REFERENCE_MAGIC: u64 = u64::from_be_bytes(*b"AKVKEY01");
+
+/// What `OSSL_OBJECT_PARAM_REFERENCE` carries: valid while the store context that made it
+/// holds its `Arc` (until `close`).
+#[repr(C)]
+pub struct KeyReference {
+    magic: u64,
+    key: *const AkvKey,
+}
+
+impl KeyReference {
+    pub fn new(key: &Arc<AkvKey>) -> KeyReference {
+        KeyReference {
+            magic: REFERENCE_MAGIC,
+            key: Arc::as_ptr(key),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: a repr(C) struct of two plain fields, viewed as its bytes.
+        unsafe {
+            std::slice::from_raw_parts(
+                self as *const KeyReference as *const u8,
+                std::mem::size_of::<KeyReference>(),
+            )
+        }
+    }
+
+    /// Takes a new strong reference to the key behind a reference that we made; `None` for
+    /// anything else (wrong size or magic).
+    ///
+    /// # Safety
+    /// `ptr` points at `len` readable bytes; if they are one of our references, the store
+    /// context that made it is still open.
+    pub unsafe fn resolve(ptr: *const c_void, len: usize) -> Option<Arc<AkvKey>> {
+        if ptr.is_null() || len != std::mem::size_of::<KeyReference>() {
+            return None;
+        }
+        // SAFETY: `len` bytes are readable; read unaligned in case the core copied them.
+        let reference = unsafe { std::ptr::read_unaligned(ptr as *const KeyReference) };
+        if reference.magic != REFERENCE_MAGIC || reference.key.is_null() {
+            return None;
+        }
+        // SAFETY: the pointer came from `Arc::as_ptr` of a key the open store still holds.
+        unsafe {
+            Arc::increment_strong_count(reference.key);
+            Some(Arc::from_raw(reference.key))
+        }
+    }
+}
+
+/// Hands one strong reference to OpenSSL as keydata.
+pub fn into_keydata(key: Arc<AkvKey>) -> *mut c_void {
+    Arc::into_raw(key) as *mut c_void
+}
+
+/// A new strong reference to the key behind keydata (which stays owned by OpenSSL).
+///
+/// # Safety
+/// `keydata` is NULL or a pointer from [`into_keydata`] not yet freed.
+pub unsafe fn borrow_keydata(keydata: *const c_void) -> Result<Arc<AkvKey>> {
+    if keydata.is_null() {
+        return Err(Error::invalid_argument("no key"));
+    }
+    let ptr = keydata as *const AkvKey;
+    // SAFETY: per the contract, `ptr` is a live Arc pointer.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Ok(Arc::from_raw(ptr))
+    }
+}
+
+/// Releases the reference [`into_keydata`] handed out.
+///
+/// # Safety
+/// As [`borrow_keydata`]; OpenSSL frees each keydata once.
+pub unsafe fn free_keydata(keydata: *mut c_void) {
+    if !keydata.is_null() {
+        // SAFETY: per the contract.
+        drop(unsafe { Arc::from_raw(keydata as *const AkvKey) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modulus_bits_ignore_leading_zero_bytes() {
+        let mut n = vec![0u8; 257];
+        n[1] = 0x80;
+        assert_eq!(significant_bits(&n), 2048);
+        assert_eq!(significant_bits(&[0x01, 0x00]), 9);
+        assert_eq!(significant_bits(&[]), 0);
+    }
+
+    #[test]
+    fn reference_is_not_eight_bytes_and_rejects_foreign_bytes() {
+        assert_eq!(std::mem::size_of::<KeyReference>(), 16);
+        let foreign = [0u8; 16];
+        // SAFETY: 16 readable bytes.
+        assert!(unsafe { KeyReference::resolve(foreign.as_ptr().cast(), 16) }.is_none());
+        let eight = [0u8; 8];
+        assert!(unsafe { KeyReference::resolve(eight.as_ptr().cast(), 8) }.is_none());
+    }
+
+    #[test]
+    fn group_names_are_openssl_short_names() {
+        assert_eq!(group_name(Curve::P256), "prime256v1");
+        assert_eq!(group_name(Curve::P384), "secp384r1");
+        assert_eq!(group_name(Curve::P521), "secp521r1");
+        assert_eq!(group_name(Curve::P256K), "secp256k1");
+    }
+}
