@@ -132,7 +132,8 @@ impl Error {
                     _ => Reason::ServiceError,
                 };
                 let text = match reason {
-                    Reason::KeyNotFound => format!("{key_desc} not found ({codes}): {message}"),
+                    // The service's text adds only recovery advice; the code says it all.
+                    Reason::KeyNotFound => format!("{key_desc} not found ({codes})"),
                     Reason::OperationNotPermitted => {
                         format!("{op} not permitted on {key_desc} ({codes}): {message}")
                     }

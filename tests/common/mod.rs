@@ -1,0 +1,269 @@
+//! Shared harness of the provider's end-to-end tests: an in-process emulator, a
+//! `-provider-path` directory holding `akv.so`, and the real `openssl` CLI run as a
+//! subprocess with a clean environment (only the variables that point it at the emulator).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use akv_emulator::{Emulator, KeySpec, Options};
+
+/// Longest any single openssl command may take before the test calls it a hang.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A scratch directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "akv-test-{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `target/<profile>/libakv.so`, next to the directory holding this test executable.
+pub fn module_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let module = profile_dir.join("libakv.so");
+    assert!(
+        module.exists(),
+        "{} not found: build the provider first (cargo build -p akv)",
+        module.display()
+    );
+    module
+}
+
+/// The result of one openssl run.
+pub struct Run {
+    pub output: Output,
+    pub args: Vec<String>,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Asserts exit status 0 and returns self.
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.output.status.code(),
+            Some(0),
+            "openssl {} failed:\nstdout:\n{}\nstderr:\n{}",
+            self.args.join(" "),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    /// Asserts a clean failure (a non-zero exit code, not a signal) whose stderr contains
+    /// every one of `needles`.
+    pub fn fails_with(self, needles: &[&str]) -> Run {
+        match self.output.status.code() {
+            Some(0) => panic!(
+                "openssl {} succeeded but should have failed:\n{}",
+                self.args.join(" "),
+                self.stderr()
+            ),
+            None => panic!(
+                "openssl {} was killed by a signal (crash): {:?}\n{}",
+                self.args.join(" "),
+                self.output.status,
+                self.stderr()
+            ),
+            Some(_) => {}
+        }
+        let stderr = self.stderr();
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "stderr of openssl {} does not name the problem ('{needle}'):\n{stderr}",
+                self.args.join(" ")
+            );
+        }
+        self
+    }
+}
+
+/// Runs `cmd` with a deadline; a hang is a test failure, and the child is killed.
+fn run_with_deadline(mut cmd: Command, args: Vec<String>) -> Run {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn openssl");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(COMMAND_TIMEOUT) {
+        Ok(output) => Run {
+            output: output.expect("wait for openssl"),
+            args,
+        },
+        Err(_) => {
+            // SAFETY: `pid` is our own child, still running (its waiter has not returned).
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            panic!("openssl {} hung for {COMMAND_TIMEOUT:?}", args.join(" "));
+        }
+    }
+}
+
+/// An emulator with some keys, a work directory and a provider directory.
+pub struct Harness {
+    pub emulator: Emulator,
+    pub dir: TempDir,
+    provider_dir: TempDir,
+}
+
+impl Harness {
+    /// Starts an emulator holding `keys` (`vault:myvault:rsa1=rsa:2048`, ...).
+    pub fn start(keys: &[&str]) -> Harness {
+        let options = Options {
+            keys: keys
+                .iter()
+                .map(|k| KeySpec::parse(k).expect("key spec"))
+                .collect(),
+            ..Options::default()
+        };
+        let emulator = Emulator::start(options).expect("start emulator");
+        let provider_dir = TempDir::new("modules");
+        std::os::unix::fs::symlink(module_path(), provider_dir.join("akv.so"))
+            .expect("symlink akv.so");
+        Harness {
+            emulator,
+            dir: TempDir::new("work"),
+            provider_dir,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    pub fn write(&self, name: &str, data: &[u8]) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, data).expect("write test file");
+        path.display().to_string()
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(name)).expect("read test output")
+    }
+
+    fn base_command(&self) -> Command {
+        let mut cmd = Command::new("openssl");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// `openssl <args>` with the akv provider directory and the emulator's environment, no
+    /// providers loaded beyond what `args` names.
+    pub fn openssl_raw(&self, args: &[&str]) -> Run {
+        let mut cmd = self.base_command();
+        cmd.env("AKV_CONNECT_TO", self.emulator.https_addr().to_string())
+            .env("AKV_CA_FILE", self.emulator.ca_path())
+            .env(
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+                self.emulator.imds_url(),
+            );
+        let (sub, rest) = args.split_first().expect("subcommand");
+        let mut full: Vec<String> = vec![sub.to_string()];
+        if !args.contains(&"-provider-path") {
+            full.push("-provider-path".into());
+            full.push(self.provider_dir.path().display().to_string());
+        }
+        full.extend(rest.iter().map(|s| s.to_string()));
+        cmd.args(&full);
+        run_with_deadline(cmd, full)
+    }
+
+    /// `openssl <sub> -provider akv -provider default <rest>`.
+    pub fn openssl(&self, args: &[&str]) -> Run {
+        let (sub, rest) = args.split_first().expect("subcommand");
+        let mut full = vec![*sub, "-provider", "akv", "-provider", "default"];
+        full.extend_from_slice(rest);
+        self.openssl_raw(&full)
+    }
+
+    /// `openssl <args>` with the default provider alone: the independent verifier. No akv,
+    /// no emulator environment.
+    pub fn openssl_default(&self, args: &[&str]) -> Run {
+        let mut cmd = self.base_command();
+        cmd.args(args);
+        run_with_deadline(cmd, args.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Requests the emulator has counted for `op` (`get_key`, `sign`, `decrypt`, ...).
+    pub fn count(&self, op: &str) -> u64 {
+        self.emulator.stats()["requests"][op].as_u64().unwrap_or(0)
+    }
+
+    /// Every non-token request count, for "nothing else happened" checks.
+    pub fn key_requests(&self) -> Vec<(String, u64)> {
+        let stats = self.emulator.stats();
+        let mut out: Vec<(String, u64)> = stats["requests"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.as_str() != "token")
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .filter(|(_, v)| *v > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Exports the public key of `uri` to `name` (through akv) and returns the path.
+    pub fn export_public(&self, uri: &str, name: &str) -> String {
+        let out = self.path(name);
+        self.openssl(&["pkey", "-in", uri, "-pubout", "-out", &out])
+            .ok();
+        out
+    }
+}
+
+/// `n` random bytes (a stand-in digest), from the system's CSPRNG.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    let file = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
+    use std::io::Read;
+    (&file).read_exact(&mut buf).expect("read random");
+    buf
+}
