@@ -23,8 +23,8 @@ const STATIC_TOKEN_REREAD: Duration = Duration::from_secs(300);
 const ARC_KEY_FILE_MAX: u64 = 4096;
 /// The Azure CLI gets this long to answer.
 const AZURE_CLI_TIMEOUT: Duration = Duration::from_secs(10);
-/// In the `default` chain IMDS is probed with this connect-and-answer timeout, so a machine
-/// that is not in Azure moves on quickly.
+/// In the `default` chain IMDS is probed with this connect timeout, so a machine that is not
+/// in Azure moves on quickly.
 const IMDS_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which user-assigned managed identity, if any.
@@ -505,10 +505,11 @@ fn imds_token(
         .header("metadata", "true")
         .retry(RetryPolicy::Imds);
     if probing {
-        // In the chain, a machine without IMDS must not cost the full timeout and retries.
+        // In the chain, a machine without IMDS must not cost the full timeout and retries:
+        // a quick connect, no retry of a failed connection. A slow answer is still waited for.
         req = req
-            .timeout(IMDS_PROBE_TIMEOUT.min(http.timeout()))
-            .retry(RetryPolicy::Never);
+            .connect_timeout(IMDS_PROBE_TIMEOUT.min(http.timeout()))
+            .retry(RetryPolicy::ImdsProbe);
     }
     let resp = http.send(&req).map_err(|e| match e {
         Error::Transport { message, .. } => format!("IMDS at {base} is unreachable: {message}"),

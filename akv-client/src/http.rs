@@ -60,15 +60,20 @@ pub enum RetryPolicy {
     Service,
     /// IMDS as Azure documents it: 404, 410, 429 and 5xx.
     Imds,
-    /// Nothing is retried (a probe).
+    /// Nothing is retried.
     Never,
+    /// IMDS probed by the `default` chain: statuses as `Imds`, but a failed connection is
+    /// not retried (no IMDS here: move on to the next credential).
+    ImdsProbe,
 }
 
 impl RetryPolicy {
     fn retries_status(self, status: u16) -> bool {
         match self {
             RetryPolicy::Service => status == 408 || status == 429 || status >= 500,
-            RetryPolicy::Imds => matches!(status, 404 | 410 | 429) || status >= 500,
+            RetryPolicy::Imds | RetryPolicy::ImdsProbe => {
+                matches!(status, 404 | 410 | 429) || status >= 500
+            }
             RetryPolicy::Never => false,
         }
     }
@@ -82,8 +87,9 @@ pub struct Request<'a> {
     pub body: Option<Vec<u8>>,
     pub route: Route,
     pub retry: RetryPolicy,
-    /// Overrides the configured timeout (e.g. a short IMDS probe).
-    pub timeout: Option<Duration>,
+    /// Bounds the TCP connect only (a quick IMDS probe); the configured timeout still
+    /// bounds the whole request.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl<'a> Request<'a> {
@@ -95,7 +101,7 @@ impl<'a> Request<'a> {
             body: None,
             route,
             retry: RetryPolicy::Service,
-            timeout: None,
+            connect_timeout: None,
         }
     }
 
@@ -107,7 +113,7 @@ impl<'a> Request<'a> {
             body: Some(body),
             route,
             retry: RetryPolicy::Service,
-            timeout: None,
+            connect_timeout: None,
         }
     }
 
@@ -121,8 +127,8 @@ impl<'a> Request<'a> {
         self
     }
 
-    pub fn timeout(mut self, timeout: Duration) -> Request<'a> {
-        self.timeout = Some(timeout);
+    pub fn connect_timeout(mut self, timeout: Duration) -> Request<'a> {
+        self.connect_timeout = Some(timeout);
         self
     }
 }
@@ -318,10 +324,11 @@ impl Http {
                 }
                 Err(e) => {
                     tracing::debug!(method = req.method, url = req.url, error = %e, elapsed_ms, "http request failed");
-                    if !is_retryable(&e) || attempt >= max_retries {
+                    let probe = req.retry == RetryPolicy::ImdsProbe;
+                    if probe || !is_retryable(&e) || attempt >= max_retries {
                         return Err(Error::Transport {
                             host,
-                            message: describe(&e, req.timeout.unwrap_or(self.timeout)),
+                            message: describe(&e, self.timeout, req.connect_timeout),
                         });
                     }
                     backoff(attempt)
@@ -351,15 +358,15 @@ impl Http {
         let mut response = match &req.body {
             Some(body) => {
                 let request = builder.body(body.as_slice())?.with_agent(agent);
-                match req.timeout {
-                    Some(t) => request.configure().timeout_global(Some(t)).run()?,
+                match req.connect_timeout {
+                    Some(t) => request.configure().timeout_connect(Some(t)).run()?,
                     None => request.run()?,
                 }
             }
             None => {
                 let request = builder.body(())?.with_agent(agent);
-                match req.timeout {
-                    Some(t) => request.configure().timeout_global(Some(t)).run()?,
+                match req.connect_timeout {
+                    Some(t) => request.configure().timeout_connect(Some(t)).run()?,
                     None => request.run()?,
                 }
             }
@@ -434,6 +441,8 @@ fn random_unit() -> f64 {
 fn is_retryable(e: &ureq::Error) -> bool {
     use ureq::Error as E;
     match e {
+        // rustls reports a refused certificate or a failed handshake as InvalidData.
+        E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => false,
         E::Timeout(_) | E::Io(_) | E::ConnectionFailed | E::Protocol(_) => true,
         // DNS, TLS/certificate, bad URL, proxy configuration: retrying does not help.
         _ => false,
@@ -441,13 +450,17 @@ fn is_retryable(e: &ureq::Error) -> bool {
 }
 
 /// One readable line for a transport failure.
-fn describe(e: &ureq::Error, timeout: Duration) -> String {
+fn describe(e: &ureq::Error, timeout: Duration, connect_timeout: Option<Duration>) -> String {
     use ureq::Error as E;
+    if let (E::Timeout(ureq::Timeout::Connect), Some(t)) = (e, connect_timeout) {
+        return format!("no connection within {} ms", t.as_millis());
+    }
     match e {
         E::Timeout(_) => format!("timed out after {} ms", timeout.as_millis()),
         E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             "connection refused".into()
         }
+        E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => format!("TLS: {io}"),
         E::Io(io) => format!("connection failed: {io}"),
         E::HostNotFound => "host not found".into(),
         E::ConnectionFailed => "connection failed".into(),
