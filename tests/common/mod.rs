@@ -89,7 +89,7 @@ impl Run {
     }
 
     /// Asserts a clean failure (a non-zero exit code, not a signal) whose stderr contains
-    /// every one of `needles`.
+    /// every one of `needles` (ignoring case).
     pub fn fails_with(self, needles: &[&str]) -> Run {
         match self.output.status.code() {
             Some(0) => panic!(
@@ -108,7 +108,7 @@ impl Run {
         let stderr = self.stderr();
         for needle in needles {
             assert!(
-                stderr.contains(needle),
+                stderr.to_lowercase().contains(&needle.to_lowercase()),
                 "stderr of openssl {} does not name the problem ('{needle}'):\n{stderr}",
                 self.args.join(" ")
             );
@@ -226,6 +226,39 @@ impl Harness {
         let mut cmd = self.base_command();
         cmd.args(args);
         run_with_deadline(cmd, args.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// `openssl <args>` configured by openssl.cnf alone: a config file that activates
+    /// `default` then `akv` (by module path) with `akv_settings` lines in the provider's
+    /// section. The only variable set is the IMDS address (it has no openssl.cnf key), as for
+    /// a daemon whose environment is stripped.
+    pub fn openssl_with_config(&self, akv_settings: &str, args: &[&str]) -> Run {
+        let module = self.provider_dir.join("akv.so");
+        let cnf = format!(
+            "openssl_conf = openssl_init\n\n[openssl_init]\nproviders = provider_sect\n\n\
+             [provider_sect]\ndefault = default_sect\nakv = akv_sect\n\n\
+             [default_sect]\nactivate = 1\n\n\
+             [akv_sect]\nmodule = {}\nactivate = 1\n{akv_settings}\n",
+            module.display()
+        );
+        let cnf_path = self.write("openssl-akv.cnf", cnf.as_bytes());
+        let mut cmd = self.base_command();
+        cmd.env("OPENSSL_CONF", &cnf_path)
+            .env(
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+                self.emulator.imds_url(),
+            )
+            .args(args);
+        run_with_deadline(cmd, args.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// The openssl.cnf lines that point the provider at this emulator.
+    pub fn emulator_settings(&self) -> String {
+        format!(
+            "connect_to = {}\nca_file = {}\n",
+            self.emulator.https_addr(),
+            self.emulator.ca_path().display()
+        )
     }
 
     /// Requests the emulator has counted for `op` (`get_key`, `sign`, `decrypt`, ...).

@@ -1,0 +1,89 @@
+//! The module itself: what `openssl list` shows, what it exports, and configuration from
+//! openssl.cnf alone.
+
+mod common;
+
+use common::{Harness, module_path, random_bytes};
+
+#[test]
+fn openssl_list_shows_the_provider_with_name_version_and_status() {
+    let h = Harness::start(&[]);
+    let out = h
+        .openssl_raw(&["list", "-providers", "-provider", "akv"])
+        .ok()
+        .stdout();
+    assert!(out.contains("name: akv"), "{out}");
+    assert!(
+        out.contains(&format!("version: {}", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    assert!(out.contains("status: active"), "{out}");
+    let loaders = h
+        .openssl_raw(&["list", "-store-loaders", "-provider", "akv"])
+        .ok()
+        .stdout();
+    assert!(
+        loaders.contains("akv @ akv") && loaders.contains("managedhsm @ akv"),
+        "{loaders}"
+    );
+    // Loading the module makes no request at all.
+    assert!(h.key_requests().is_empty());
+    assert_eq!(h.count("token"), 0);
+}
+
+#[test]
+fn module_exports_only_ossl_provider_init() {
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(module_path())
+        .output()
+        .expect("run nm");
+    assert!(out.status.success());
+    let symbols: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect();
+    assert_eq!(symbols, vec!["OSSL_provider_init".to_string()]);
+}
+
+#[test]
+fn settings_from_openssl_cnf_alone_reach_the_service() {
+    let h = Harness::start(&["managedHsm:myhsm:ec1=ec:P-256"]);
+    let settings = h.emulator_settings() + "api_version = 7.4\n";
+    let digest = h.write("d", &random_bytes(32));
+    h.openssl_with_config(
+        &settings,
+        &[
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            "akv:managedHsm:myhsm:ec1",
+            "-in",
+            &digest,
+            "-out",
+            "sig",
+        ],
+    )
+    .ok();
+    let public = h.export_public("akv:managedHsm:myhsm:ec1", "ec1.pub");
+    let sig = h.path("sig");
+    h.openssl_default(&[
+        "pkeyutl", "-verify", "-pubin", "-inkey", &public, "-in", &digest, "-sigfile", &sig,
+    ])
+    .ok();
+    assert_eq!(h.count("sign"), 1);
+}
+
+#[test]
+fn a_bad_setting_in_openssl_cnf_is_reported_on_use_not_at_load() {
+    let h = Harness::start(&["vault:myvault:rsa1=rsa:2048"]);
+    let settings = h.emulator_settings() + "cloud = mars\n";
+    // Loading the provider from openssl.cnf must not break unrelated commands.
+    h.openssl_with_config(&settings, &["list", "-providers"])
+        .ok();
+    h.openssl_with_config(
+        &settings,
+        &["pkey", "-in", "akv:vault:myvault:rsa1", "-pubout"],
+    )
+    .fails_with(&["mars"]);
+}
