@@ -380,7 +380,7 @@ fn fresh_attributes() -> Attributes {
 
 /// Which key types a service takes (vaults: software and HSM RSA/EC; Managed HSM: HSM only,
 /// AES included). Returns (family, hsm).
-fn check_kty(kty: &str, managed_hsm: bool) -> Result<(&'static str, bool), ApiError> {
+fn check_kty(kty: &str, managed_hsm: bool, import: bool) -> Result<(&'static str, bool), ApiError> {
     let (family, hsm) = match kty {
         "RSA" => ("RSA", false),
         "RSA-HSM" => ("RSA", true),
@@ -394,7 +394,12 @@ fn check_kty(kty: &str, managed_hsm: bool) -> Result<(&'static str, bool), ApiEr
             )));
         }
     };
-    let allowed = if managed_hsm { hsm } else { family != "oct" };
+    // A Managed HSM creates only HSM types; an import lands in the HSM whatever it says.
+    let allowed = if managed_hsm {
+        hsm || import
+    } else {
+        family != "oct"
+    };
     if !allowed {
         let service = if managed_hsm {
             "Managed HSM"
@@ -427,7 +432,7 @@ pub fn create_request(managed_hsm: bool, body: &Value) -> Result<NewKey, ApiErro
         .get("kty")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad("The request is missing the required property kty."))?;
-    let (family, hsm) = check_kty(kty, managed_hsm)?;
+    let (family, hsm) = check_kty(kty, managed_hsm, false)?;
     let key_size = match body.get("key_size") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -541,7 +546,7 @@ pub fn import_request(managed_hsm: bool, body: &Value) -> Result<NewKey, ApiErro
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(ApiError::bad("Property hsm must be a boolean.")),
     };
-    let (family, kty_hsm) = check_kty(kty, managed_hsm)?;
+    let (family, kty_hsm) = check_kty(kty, managed_hsm, true)?;
     let hsm = managed_hsm || kty_hsm || hsm_flag;
     let material = match family {
         "RSA" => {

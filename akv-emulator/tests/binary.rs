@@ -1,0 +1,132 @@
+//! The `akv-emulator` binary: flags, the ready line (DESIGN §5), serving, SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn prints_the_ready_line_serves_its_keys_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("akv-emulator-bin-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_akv-emulator"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--imds-listen",
+            "127.0.0.1:0",
+            "--ca-out",
+        ])
+        .arg(&ca)
+        .args([
+            "--key",
+            "vault:myvault:rsa1=rsa:2048",
+            "--key",
+            "managedHsm:myhsm:ec1=ec:P-384",
+        ])
+        .args(["--token-ttl", "600", "--latency-ms", "0", "--threads", "16"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+
+    // Exactly {"https":"127.0.0.1:PORT","imds":"http://127.0.0.1:PORT","ca":"PATH"}.
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let obj = ready.as_object().unwrap();
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["ca", "https", "imds"]);
+    assert!(line.starts_with("{\"https\":\"127.0.0.1:"), "{line}");
+    let https = ready["https"].as_str().unwrap();
+    let imds = ready["imds"].as_str().unwrap();
+    assert!(imds.starts_with("http://127.0.0.1:"), "{line}");
+    assert_eq!(ready["ca"].as_str().unwrap(), ca.to_str().unwrap());
+    assert!(https.rsplit(':').next().unwrap().parse::<u16>().unwrap() > 0);
+
+    // It serves: a token from its IMDS opens the key created by --key.
+    let pem = std::fs::read(&ca).unwrap();
+    let cert = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+                .build(),
+        )
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let token: serde_json::Value = agent
+        .get(format!("{imds}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://managedhsm.azure.net"))
+        .header("Metadata", "true")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let key: serde_json::Value = agent
+        .get(format!("https://{https}/keys/ec1"))
+        .header("Host", "myhsm.managedhsm.azure.net")
+        .header(
+            "Authorization",
+            format!("Bearer {}", token["access_token"].as_str().unwrap()),
+        )
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(key["key"]["crv"], "P-384");
+    assert_eq!(key["key"]["kty"], "EC-HSM");
+
+    // SIGTERM: a clean exit, nothing more on stdout.
+    // SAFETY: kill() with a pid we spawned and a valid signal number.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "", "exactly one line on stdout");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_message_and_no_ready_line() {
+    for args in [
+        &["--key", "vault:myvault:k=oct:256"][..],
+        &["--listen", "localhost"][..],
+        &["--frobnicate"][..],
+        &["--token-ttl"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_akv-emulator"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("akv-emulator: "), "{args:?}: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_akv-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--token-ttl"));
+}
+
+#[test]
+fn a_busy_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_akv-emulator"))
+        .args(["--listen", &taken.local_addr().unwrap().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+}
