@@ -261,6 +261,50 @@ impl Harness {
         )
     }
 
+    /// Starts `openssl s_server` with akv and default loaded, listening on an OS-picked
+    /// port; returns once it printed its `ACCEPT` line. Stopped (by pid) on drop.
+    pub fn s_server(&self, args: &[&str]) -> Server {
+        let mut cmd = self.base_command();
+        cmd.env("AKV_CONNECT_TO", self.emulator.https_addr().to_string())
+            .env("AKV_CA_FILE", self.emulator.ca_path())
+            .env(
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+                self.emulator.imds_url(),
+            )
+            .arg("s_server")
+            .arg("-provider-path")
+            .arg(self.provider_dir.path())
+            .args(["-provider", "akv", "-provider", "default"])
+            .args(["-accept", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn s_server");
+        let stdout = child.stdout.take().expect("s_server stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("ACCEPT ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(COMMAND_TIMEOUT) {
+            Ok(addr) => Server { child, addr },
+            Err(_) => {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("wait s_server");
+                panic!(
+                    "s_server did not start: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+    }
+
     /// Requests the emulator has counted for `op` (`get_key`, `sign`, `decrypt`, ...).
     pub fn count(&self, op: &str) -> u64 {
         self.emulator.stats()["requests"][op].as_u64().unwrap_or(0)
@@ -299,4 +343,18 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     use std::io::Read;
     (&file).read_exact(&mut buf).expect("read random");
     buf
+}
+
+/// A running `openssl s_server`.
+pub struct Server {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Our own child, by pid.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
