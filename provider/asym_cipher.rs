@@ -384,3 +384,60 @@ pub static ALGORITHMS: [OSSL_ALGORITHM; 2] = [
     OSSL_ALGORITHM::new(c"RSA:rsaEncryption:1.2.840.113549.1.1.1", &RSA_DISPATCH),
     OSSL_ALGORITHM::END,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ParamBuilder;
+
+    fn ctx() -> CipherCtx {
+        CipherCtx {
+            provider: Arc::new(ProviderContext::new(std::ptr::null(), Default::default())),
+            key: None,
+            padding: Padding::Pkcs1,
+            oaep_digest: None,
+            mgf1_digest: None,
+        }
+    }
+
+    fn apply(ctx: &mut CipherCtx, mut params: ParamBuilder) -> Result<()> {
+        let ptr = params.build();
+        // SAFETY: the builder keeps the array alive for the call.
+        ctx.set_params(unsafe { Params::new(ptr) })
+    }
+
+    #[test]
+    fn paddings_map_to_the_service_algorithms() {
+        let mut c = ctx();
+        assert_eq!(c.algorithm().unwrap(), EncryptionAlgorithm::Rsa1_5);
+        apply(&mut c, ParamBuilder::new().int(names::PAD_MODE, 4)).unwrap();
+        assert_eq!(c.algorithm().unwrap(), EncryptionAlgorithm::RsaOaep);
+        apply(
+            &mut c,
+            ParamBuilder::new().utf8(names::OAEP_DIGEST, "SHA256"),
+        )
+        .unwrap();
+        assert_eq!(c.algorithm().unwrap(), EncryptionAlgorithm::RsaOaep256);
+        apply(&mut c, ParamBuilder::new().utf8(names::MGF1_DIGEST, "SHA1")).unwrap();
+        assert!(
+            c.algorithm().is_err(),
+            "OAEP SHA-256 with MGF1 SHA-1 has no service algorithm"
+        );
+    }
+
+    #[test]
+    fn tls_padding_labels_and_other_digests_are_refused() {
+        let mut c = ctx();
+        let err = apply(&mut c, ParamBuilder::new().int(names::PAD_MODE, 7)).unwrap_err();
+        assert!(err.message.contains("padding oracle"), "{}", err.message);
+        let err = apply(&mut c, ParamBuilder::new().octets(names::OAEP_LABEL, b"l")).unwrap_err();
+        assert!(err.message.contains("labels"));
+        apply(&mut c, ParamBuilder::new().octets(names::OAEP_LABEL, b"")).unwrap();
+        let err = apply(
+            &mut c,
+            ParamBuilder::new().utf8(names::OAEP_DIGEST, "SHA512"),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("'SHA512'"));
+    }
+}

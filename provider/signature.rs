@@ -839,3 +839,92 @@ pub static ALGORITHMS: [OSSL_ALGORITHM; 3] = [
     OSSL_ALGORITHM::new(c"ECDSA", &ECDSA_DISPATCH),
     OSSL_ALGORITHM::END,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ParamBuilder;
+
+    fn rsa_sign_ctx() -> SignatureCtx {
+        let provider = Arc::new(ProviderContext::new(std::ptr::null(), Default::default()));
+        let mut ctx = SignatureCtx::new(provider, Family::Rsa);
+        ctx.operation = Some(Operation::Sign);
+        ctx
+    }
+
+    fn apply(ctx: &mut SignatureCtx, mut params: ParamBuilder) -> Result<()> {
+        let ptr = params.build();
+        // SAFETY: the builder keeps the array alive for the call.
+        ctx.set_params(unsafe { Params::new(ptr) })
+    }
+
+    #[test]
+    fn pad_mode_and_salt_length_arrive_as_int_or_string() {
+        let mut ctx = rsa_sign_ctx();
+        apply(&mut ctx, ParamBuilder::new().int(names::PAD_MODE, 6)).unwrap();
+        assert_eq!(ctx.padding, Padding::Pss);
+        apply(&mut ctx, ParamBuilder::new().utf8(names::PAD_MODE, "pkcs1")).unwrap();
+        assert_eq!(ctx.padding, Padding::Pkcs1);
+        apply(&mut ctx, ParamBuilder::new().utf8(names::PAD_MODE, "pss")).unwrap();
+        apply(&mut ctx, ParamBuilder::new().int(names::PSS_SALTLEN, -1)).unwrap();
+        assert_eq!(ctx.saltlen, SaltLen::Digest);
+        apply(
+            &mut ctx,
+            ParamBuilder::new().utf8(names::PSS_SALTLEN, "auto"),
+        )
+        .unwrap();
+        assert_eq!(ctx.saltlen, SaltLen::Auto);
+        apply(&mut ctx, ParamBuilder::new().int(names::PSS_SALTLEN, -4)).unwrap();
+        assert_eq!(ctx.saltlen, SaltLen::Auto);
+    }
+
+    #[test]
+    fn pss_salt_other_than_digest_length_and_max_are_refused() {
+        let mut ctx = rsa_sign_ctx();
+        let pss = || ParamBuilder::new().utf8(names::PAD_MODE, "pss");
+        apply(&mut ctx, pss().utf8(names::DIGEST, "SHA2-256")).unwrap();
+        apply(&mut ctx, ParamBuilder::new().utf8(names::PSS_SALTLEN, "32")).unwrap();
+        let err = apply(&mut ctx, ParamBuilder::new().int(names::PSS_SALTLEN, 20)).unwrap_err();
+        assert!(
+            err.message.contains("PSS salt length 20"),
+            "{}",
+            err.message
+        );
+        let err = apply(
+            &mut ctx,
+            ParamBuilder::new().utf8(names::PSS_SALTLEN, "max"),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("'max'"), "{}", err.message);
+        let err = apply(&mut ctx, ParamBuilder::new().utf8(names::PSS_SALTLEN, "x")).unwrap_err();
+        assert!(err.message.contains("invalid PSS salt length 'x'"));
+    }
+
+    #[test]
+    fn mgf1_must_match_the_digest_and_other_paddings_are_refused() {
+        let mut ctx = rsa_sign_ctx();
+        let params = ParamBuilder::new()
+            .utf8(names::PAD_MODE, "pss")
+            .utf8(names::DIGEST, "SHA384")
+            .utf8(names::MGF1_DIGEST, "SHA256");
+        let err = apply(&mut ctx, params).unwrap_err();
+        assert!(err.message.contains("MGF1 with SHA256"), "{}", err.message);
+        let mut ctx = rsa_sign_ctx();
+        let err = apply(&mut ctx, ParamBuilder::new().int(names::PAD_MODE, 3)).unwrap_err();
+        assert!(err.message.contains("'none'"), "{}", err.message);
+        let err = apply(&mut ctx, ParamBuilder::new().utf8(names::DIGEST, "SHA1")).unwrap_err();
+        assert_eq!(err.reason, Reason::Unsupported);
+    }
+
+    #[test]
+    fn verify_accepts_parameters_the_service_could_not_sign_with() {
+        let mut ctx = rsa_sign_ctx();
+        ctx.operation = Some(Operation::Verify);
+        let params = ParamBuilder::new()
+            .utf8(names::PAD_MODE, "pss")
+            .utf8(names::DIGEST, "SHA1")
+            .utf8(names::PSS_SALTLEN, "max");
+        apply(&mut ctx, params).unwrap();
+        assert_eq!(ctx.digest, Some(Digest::Sha1));
+    }
+}
