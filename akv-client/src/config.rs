@@ -155,6 +155,13 @@ pub struct Config {
     /// `connect_to` / `AKV_CONNECT_TO`: `host:port` every service and authority connection
     /// goes to.
     pub connect_to: Option<String>,
+    /// `https_proxy` / `HTTPS_PROXY` (`https_proxy`, `ALL_PROXY`, `all_proxy`): an HTTP CONNECT
+    /// proxy for the service and Entra, never for IMDS, App Service or Arc. A secret, as it
+    /// may carry a password.
+    pub https_proxy: Option<Secret>,
+    /// `no_proxy` / `NO_PROXY` (`no_proxy`): comma-separated hosts or domains reached
+    /// directly (`*` for all), as curl reads it.
+    pub no_proxy: Option<String>,
 }
 
 impl Default for Config {
@@ -186,6 +193,8 @@ impl Default for Config {
             azure_cli: None,
             ca_file: None,
             connect_to: None,
+            https_proxy: None,
+            no_proxy: None,
         }
     }
 }
@@ -207,6 +216,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "azure_cli_path",
     "ca_file",
     "connect_to",
+    "https_proxy",
+    "no_proxy",
     "timeout_ms",
     "max_retries",
     "log_level",
@@ -302,6 +313,18 @@ impl Config {
             check_connect_to(&v)?;
             c.connect_to = Some(v);
         }
+        let proxy = env("HTTPS_PROXY")
+            .or_else(|| env("https_proxy"))
+            .or_else(|| env("ALL_PROXY"))
+            .or_else(|| env("all_proxy"))
+            .or_else(|| map_get("https_proxy"));
+        if let Some(v) = proxy {
+            check_proxy(&v)?;
+            c.https_proxy = Some(Secret(v));
+        }
+        c.no_proxy = env("NO_PROXY")
+            .or_else(|| env("no_proxy"))
+            .or_else(|| map_get("no_proxy"));
         if let Some(v) = get("timeout_ms", "AKV_TIMEOUT_MS") {
             let ms = parse_number("timeout_ms", &v)?;
             if ms == 0 || ms > 600_000 {
@@ -364,6 +387,8 @@ impl std::fmt::Debug for Config {
             .field("azure_cli", &self.azure_cli)
             .field("ca_file", &self.ca_file)
             .field("connect_to", &self.connect_to)
+            .field("https_proxy", &self.https_proxy)
+            .field("no_proxy", &self.no_proxy)
             .finish()
     }
 }
@@ -457,6 +482,48 @@ fn check_connect_to(v: &str) -> Result<(), Error> {
             format!("'{}' is not host:port", printable(v)),
         ))
     }
+}
+
+/// `[http://|https://][user[:password]@]host[:port]`; the error never echoes the value (it
+/// may hold a password).
+fn check_proxy(v: &str) -> Result<(), Error> {
+    let with_scheme = if v.contains("://") {
+        v.to_string()
+    } else {
+        format!("http://{v}")
+    };
+    let ok = url::Url::parse(&with_scheme).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "https_proxy",
+            "is not an http:// or https:// proxy URL".into(),
+        ))
+    }
+}
+
+/// Whether `host` is to be reached without the proxy, by `no_proxy` as curl reads it:
+/// `*`, or entries matching the host itself or a parent domain (`vault.azure.net` and
+/// `.vault.azure.net` both match `x.vault.azure.net`).
+pub fn bypasses_proxy(no_proxy: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    no_proxy.split(',').map(str::trim).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let entry = entry
+            .trim_start_matches("*")
+            .trim_start_matches('.')
+            .to_ascii_lowercase();
+        !entry.is_empty()
+            && (host == entry
+                || host
+                    .strip_suffix(entry.as_str())
+                    .is_some_and(|rest| rest.ends_with('.')))
+    })
 }
 
 fn find_in_path(path: &str, program: &str) -> Option<PathBuf> {
@@ -687,6 +754,41 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains(setting), "{text}");
         }
+    }
+
+    #[test]
+    fn proxy_settings_and_no_proxy_matching() {
+        let c = config(
+            &[
+                ("https_proxy", "http://cnf-proxy:3128"),
+                ("no_proxy", "cnf"),
+            ],
+            &[("HTTPS_PROXY", "http://user:pw-secret@proxy.corp:8080")],
+        )
+        .unwrap();
+        assert_eq!(
+            c.https_proxy.as_ref().unwrap().expose(),
+            "http://user:pw-secret@proxy.corp:8080"
+        );
+        assert_eq!(c.no_proxy.as_deref(), Some("cnf"));
+        assert!(!format!("{c:?}").contains("pw-secret"));
+        let c = config(&[], &[("all_proxy", "proxy:1"), ("NO_PROXY", "*")]).unwrap();
+        assert_eq!(c.https_proxy.unwrap().expose(), "proxy:1");
+        let err = config(&[], &[("HTTPS_PROXY", "socks5://u:pw-secret@h:1")]).unwrap_err();
+        assert!(err.to_string().contains("https_proxy"), "{err}");
+        assert!(!err.to_string().contains("pw-secret"), "{err}");
+
+        assert!(bypasses_proxy("*", "x.vault.azure.net"));
+        assert!(bypasses_proxy(".vault.azure.net", "x.vault.azure.net"));
+        assert!(bypasses_proxy(
+            "localhost, vault.azure.net",
+            "X.Vault.Azure.Net"
+        ));
+        assert!(bypasses_proxy("*.azure.net", "x.vault.azure.net"));
+        assert!(bypasses_proxy("x.vault.azure.net", "x.vault.azure.net"));
+        assert!(!bypasses_proxy("vault.azure.net", "x.managedhsm.azure.net"));
+        assert!(!bypasses_proxy("ault.azure.net", "x.vault.azure.net"));
+        assert!(!bypasses_proxy("", "x.vault.azure.net"));
     }
 
     #[test]

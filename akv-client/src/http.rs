@@ -219,6 +219,8 @@ pub struct Http {
     connect_to: Option<String>,
     /// Entra host that `connect_to` also redirects (lower case, no port).
     authority_host: Option<String>,
+    https_proxy: Option<crate::config::Secret>,
+    no_proxy: Option<String>,
     service: AgentSlot,
     identity: AgentSlot,
 }
@@ -234,6 +236,8 @@ impl Http {
             ca_file: config.ca_file.clone(),
             connect_to: config.connect_to.clone(),
             authority_host,
+            https_proxy: config.https_proxy.clone(),
+            no_proxy: config.no_proxy.clone(),
             service: AgentSlot::new(),
             identity: AgentSlot::new(),
         }
@@ -250,6 +254,32 @@ impl Http {
         }
     }
 
+    fn service_proxy(&self) -> Result<Option<ureq::Proxy>, Error> {
+        let Some(proxy) = &self.https_proxy else {
+            return Ok(None);
+        };
+        ureq::Proxy::new(proxy.expose())
+            .map(Some)
+            .map_err(|_| Error::Config {
+                setting: "https_proxy".into(),
+                reason: "is not an http:// or https:// proxy URL".into(),
+            })
+    }
+
+    /// Whether a service-route request to `url` must skip the proxy (`no_proxy`).
+    fn bypasses_proxy(&self, url: &str) -> bool {
+        match (&self.https_proxy, &self.no_proxy) {
+            (Some(_), Some(no_proxy)) => url::Url::parse(url)
+                .ok()
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| crate::config::bypasses_proxy(no_proxy, h))
+                })
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
+
     fn build_agent(&self, route: Route) -> Result<Agent, Error> {
         let roots = load_roots(self.ca_file.as_deref())?;
         let tls = TlsConfig::builder()
@@ -257,7 +287,7 @@ impl Http {
             .build();
         let (proxy, resolver) = match route {
             Route::Service => (
-                ureq::Proxy::try_from_env(),
+                self.service_proxy()?,
                 ConnectToResolver {
                     connect_to: self.connect_to.clone(),
                     authority_host: self.authority_host.clone(),
@@ -348,28 +378,16 @@ impl Http {
     }
 
     fn send_once(&self, agent: &Agent, req: &Request<'_>) -> Result<Response, ureq::Error> {
-        use ureq::RequestExt;
         let mut builder = ureq::http::Request::builder()
             .method(req.method)
             .uri(req.url);
         for (name, value) in &req.headers {
             builder = builder.header(*name, value.as_str());
         }
+        let direct = req.route == Route::Service && self.bypasses_proxy(req.url);
         let mut response = match &req.body {
-            Some(body) => {
-                let request = builder.body(body.as_slice())?.with_agent(agent);
-                match req.connect_timeout {
-                    Some(t) => request.configure().timeout_connect(Some(t)).run()?,
-                    None => request.run()?,
-                }
-            }
-            None => {
-                let request = builder.body(())?.with_agent(agent);
-                match req.connect_timeout {
-                    Some(t) => request.configure().timeout_connect(Some(t)).run()?,
-                    None => request.run()?,
-                }
-            }
+            Some(body) => run(agent, builder.body(body.as_slice())?, req, direct)?,
+            None => run(agent, builder.body(())?, req, direct)?,
         };
         let header = |name: &str| {
             response
@@ -400,6 +418,28 @@ impl Http {
             body,
         })
     }
+}
+
+/// Runs one request with its per-request settings: a connect timeout, no proxy.
+fn run<B: ureq::AsSendBody>(
+    agent: &Agent,
+    request: ureq::http::Request<B>,
+    req: &Request<'_>,
+    direct: bool,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    use ureq::RequestExt;
+    let request = request.with_agent(agent);
+    if req.connect_timeout.is_none() && !direct {
+        return request.run();
+    }
+    let mut config = request.configure();
+    if let Some(t) = req.connect_timeout {
+        config = config.timeout_connect(Some(t));
+    }
+    if direct {
+        config = config.proxy(None);
+    }
+    config.run()
 }
 
 /// `retry-after-ms`, `x-ms-retry-after-ms` (milliseconds), then `Retry-After` (seconds; an

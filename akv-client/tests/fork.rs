@@ -82,8 +82,8 @@ fn forked_child_opens_its_own_connection_and_leaves_the_parents_alone() {
 #[test]
 fn forked_child_does_not_wait_for_a_token_refresh_in_flight_in_the_parent() {
     let emu = start();
-    // The parent's token request will take 3 s.
-    emu.add_faults(&json!([{"op": "token", "delay_ms": 3000, "count": 1}]))
+    // The parent's token request will take 6 s.
+    emu.add_faults(&json!([{"op": "token", "delay_ms": 6000, "count": 1}]))
         .unwrap();
     let client = Arc::new(client(&emu, &[]));
     let refreshing = {
@@ -100,7 +100,7 @@ fn forked_child_does_not_wait_for_a_token_refresh_in_flight_in_the_parent() {
     let code = in_child(|| {
         let started = Instant::now();
         match sign(&client) {
-            Ok(_) if started.elapsed() < Duration::from_millis(2000) => 0,
+            Ok(_) if started.elapsed() < Duration::from_millis(4000) => 0,
             Ok(_) => 2, // waited for the parent's refresh
             Err(_) => 3,
         }

@@ -100,7 +100,8 @@ fn throttling_with_retry_after_waits_as_told() {
     sign(&client).unwrap();
     let elapsed = started.elapsed();
     assert!(elapsed >= 2 * SECOND, "{elapsed:?}");
-    assert!(elapsed < 4 * SECOND, "{elapsed:?}");
+    // capped: not the backoff growing without bound
+    assert!(elapsed < 8 * SECOND, "{elapsed:?}");
 }
 
 #[test]
@@ -156,7 +157,12 @@ fn a_response_slower_than_the_timeout_is_retried_or_reported() {
         .unwrap();
     let started = Instant::now();
     let err = sign(&no_retry).unwrap_err();
-    assert!(started.elapsed() < 2 * SECOND, "{:?}", started.elapsed());
+    // gave up at the 1 s timeout, not when the 3 s answer came
+    assert!(
+        started.elapsed() < 2 * SECOND + SECOND / 2,
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.to_string().contains("timed out after 1000 ms"), "{err}");
     assert!(
