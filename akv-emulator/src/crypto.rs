@@ -293,7 +293,7 @@ const AES_WRAP_ALGS: &str = "A128KW, A192KW, A256KW, CKM_AES_KEY_WRAP, CKM_AES_K
 /// Parses an AES algorithm name: (mode, required key bytes, or None for "the key's size").
 fn aes_alg(alg: &str) -> Option<(AesMode, Option<usize>)> {
     let sized = |rest: &str| -> Option<usize> {
-        match &rest[..3.min(rest.len())] {
+        match rest.get(..3)? {
             "128" => Some(16),
             "192" => Some(24),
             "256" => Some(32),
@@ -630,4 +630,36 @@ fn key_wrap(
         value: out,
         ..CipherOutput::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_algorithm_names_are_unknown_not_a_panic() {
+        for alg in [
+            "", "A", "A12", "Aé€", "A€x", "A128", "A128XYZ", "CKM_AES", "ES", "RS2",
+        ] {
+            let key = Material::Oct(vec![0u8; 16]);
+            let input = CipherInput {
+                value: vec![0u8; 16],
+                ..CipherInput::default()
+            };
+            assert_eq!(
+                cipher(&key, CipherOp::Encrypt, alg, &input)
+                    .unwrap_err()
+                    .status,
+                400,
+                "{alg}"
+            );
+            assert_eq!(
+                cipher(&key, CipherOp::Wrap, alg, &input)
+                    .unwrap_err()
+                    .status,
+                400,
+                "{alg}"
+            );
+        }
+    }
 }

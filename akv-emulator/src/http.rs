@@ -281,7 +281,7 @@ impl<S: Transport> Conn<S> {
                         while !self.read_line()?.is_empty() {}
                         break;
                     }
-                    if body.len() + size > limit {
+                    if size > limit - body.len() {
                         return Err(BodyError::TooLarge);
                     }
                     while self.buf.len() < size + 2 {
