@@ -26,7 +26,6 @@ enum Padding {
 
 #[derive(Clone)]
 pub struct CipherCtx {
-    provider: Arc<ProviderContext>,
     key: Option<Arc<AkvKey>>,
     padding: Padding,
     /// OAEP digest; SHA-1 when not set (OpenSSL's default).
@@ -192,10 +191,9 @@ unsafe fn ctx_mut<'a>(ctx: *mut c_void) -> Result<&'a mut CipherCtx> {
 
 unsafe extern "C" fn cipher_newctx(provctx: *mut c_void) -> *mut c_void {
     error::boundary("asym_cipher_newctx", || {
-        // SAFETY: OpenSSL passes our provctx.
-        let provider = unsafe { ProviderContext::from_provctx(provctx) }?;
+        // SAFETY: OpenSSL passes our provctx (checked, not kept: the key carries its client).
+        unsafe { ProviderContext::from_provctx(provctx) }?;
         let ctx = CipherCtx {
-            provider,
             key: None,
             padding: Padding::Pkcs1,
             oaep_digest: None,
@@ -219,7 +217,6 @@ unsafe extern "C" fn cipher_dupctx(ctx: *mut c_void) -> *mut c_void {
     error::boundary("asym_cipher_dupctx", || {
         // SAFETY: live context.
         let ctx = unsafe { ctx_mut(ctx) }?;
-        let _ = &ctx.provider;
         Ok(Box::into_raw(Box::new(ctx.clone())) as *mut c_void)
     })
 }
@@ -392,7 +389,6 @@ mod tests {
 
     fn ctx() -> CipherCtx {
         CipherCtx {
-            provider: Arc::new(ProviderContext::new(std::ptr::null(), Default::default())),
             key: None,
             padding: Padding::Pkcs1,
             oaep_digest: None,

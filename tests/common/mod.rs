@@ -44,14 +44,14 @@ impl Drop for TempDir {
     }
 }
 
-/// `target/<profile>/libakv.so`, next to the directory holding this test executable.
+/// The provider module cargo built for this test run: `target/<profile>/deps/libakv.so`,
+/// next to this test executable. (The copy cargo uplifts to `target/<profile>/` is only
+/// refreshed by `cargo build`; the `rlib` crate type in Cargo.toml makes `cargo test`
+/// rebuild the cdylib in `deps/` whenever the provider changed.)
 pub fn module_path() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let module = profile_dir.join("libakv.so");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let module = deps.join("libakv.so");
     assert!(
         module.exists(),
         "{} not found: build the provider first (cargo build -p akv)",
