@@ -21,7 +21,7 @@ pub mod token;
 mod client;
 
 pub use client::Client;
-pub use config::{Config, CredentialKind, LogLevel};
+pub use config::{Config, CredentialKind, LogLevel, Secret};
 pub use error::Error;
 pub use keyid::{Cloud, KeyId, ServiceKind};
 pub use keys::{
