@@ -573,8 +573,13 @@ fn exchange<S: Transport>(
                     status,
                     retry_after,
                 } => {
-                    let mut response =
-                        Response::json(status, &admin::fault_body(status, op == "token"));
+                    let mut response = match &handler {
+                        // A real 401 always carries the challenge: as if the token had expired.
+                        Handler::Keys(service, _) if status == 401 => {
+                            crate::auth::challenge(service, &crate::auth::Rejection::Expired)
+                        }
+                        _ => Response::json(status, &admin::fault_body(status, op == "token")),
+                    };
                     if let Some(secs) = retry_after {
                         response = response.header("Retry-After", &secs.to_string());
                     }

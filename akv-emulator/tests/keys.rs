@@ -124,18 +124,14 @@ fn create_adds_versions_and_lists_them() {
     assert_eq!(latest.json()["key"]["kid"], second.json()["key"]["kid"]);
     let versions = h.get(VAULT, &format!("/keys/multi/versions{V}"));
     assert_eq!(versions.status, 200);
-    let kids: Vec<&str> = versions.json()["value"]
+    let kids: Vec<String> = versions.json()["value"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v["kid"].as_str().unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .leak()
-        .iter()
-        .map(|s| s.as_str())
+        .map(|v| v["kid"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(kids.len(), 2);
-    assert!(kids.contains(&first.json()["key"]["kid"].as_str().unwrap()));
+    assert!(kids.contains(&first.json()["key"]["kid"].as_str().unwrap().to_string()));
     let old = h.get(
         VAULT,
         &format!(
@@ -287,8 +283,6 @@ fn every_ec_signature_algorithm_verifies_with_openssl() {
         let name = format!("ec-{}", curve.replace('-', "").to_lowercase());
         h.create(&format!("vault:myvault:{name}=ec:{curve}"));
         h.create(&format!("managedHsm:myhsm:{name}=ec:{curve}"));
-        let hash_alg = if alg == "ES256K" { "ES256" } else { alg };
-        let _ = hash_alg;
         sign_and_verify_locally(&h, VAULT, &name, alg);
         sign_and_verify_locally(&h, HSM, &name, alg);
     }

@@ -499,3 +499,21 @@ fn random_and_mutated_input_never_takes_the_server_down() {
     );
     assert_eq!(r.status, 200, "the server still answers");
 }
+
+#[test]
+fn an_injected_401_carries_the_challenge_like_a_real_one() {
+    let h = Harness::new();
+    h.create("vault:myvault:k=rsa:2048");
+    h.emu
+        .add_faults(&json!([{"op": "sign", "status": 401}]))
+        .unwrap();
+    let r = sign(&h);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("resource=\"https://vault.azure.net\"")
+    );
+    assert_eq!(r.code(), "Unauthorized");
+    assert_eq!(sign(&h).status, 200);
+}
