@@ -42,6 +42,7 @@ const MAX_BODY: u64 = 1 << 20;
 /// Backoff for the first retry; doubled each time, with jitter, capped.
 const BACKOFF_BASE: Duration = Duration::from_millis(400);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
+const IMDS_MIN_RETRIES: u32 = 5;
 /// Longest `Retry-After` honoured (also never more than the request timeout).
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
 
@@ -327,10 +328,12 @@ impl Http {
     pub fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
         let agent = self.agent(req.route)?;
         let host = host_of(req.url);
-        let max_retries = if req.retry == RetryPolicy::Never {
-            0
-        } else {
-            self.max_retries
+        let max_retries = match req.retry {
+            RetryPolicy::Never => 0,
+            // Azure documents 5 retries for IMDS (it answers 404/410 while it starts or
+            // updates), whatever the service's retry budget.
+            RetryPolicy::Imds | RetryPolicy::ImdsProbe => self.max_retries.max(IMDS_MIN_RETRIES),
+            RetryPolicy::Service => self.max_retries,
         };
         let mut attempt = 0u32;
         loop {

@@ -187,11 +187,24 @@ fn imds_system_and_user_assigned_identities() {
 }
 
 #[test]
-fn imds_5xx_is_retried_as_azure_documents() {
+fn imds_404_410_and_5xx_are_retried_as_azure_documents() {
     let emu = start();
-    emu.add_faults(&serde_json::json!([{"op": "token", "status": 503, "count": 1}]))
-        .unwrap();
-    signs_with(&emu, &[("AKV_CREDENTIAL", "managed_identity")]).unwrap();
+    emu.add_faults(&serde_json::json!([
+        {"op": "token", "status": 404, "count": 1},
+        {"op": "token", "status": 410, "count": 1},
+        {"op": "token", "status": 503, "count": 1}
+    ]))
+    .unwrap();
+    // IMDS keeps its documented retries even when the service's budget is zero.
+    signs_with(
+        &emu,
+        &[
+            ("AKV_CREDENTIAL", "managed_identity"),
+            ("AKV_MAX_RETRIES", "0"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(stat(&emu, "token"), 4);
 }
 
 #[test]
