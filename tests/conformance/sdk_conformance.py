@@ -126,6 +126,11 @@ def main():
     if not os.access(args.emulator, os.X_OK):
         raise SystemExit(f"{args.emulator} is not an executable (build it: cargo build -p akv-emulator)")
 
+    # Everything this test talks to is on 127.0.0.1: a proxy from the environment must not
+    # see (or break) it.
+    for variable in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+        os.environ.pop(variable, None)
+
     started = time.monotonic()
     emulator = Emulator(args.emulator)
     try:
