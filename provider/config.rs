@@ -7,8 +7,10 @@ use std::ffi::{CStr, c_char};
 
 use crate::ffi::{OSSL_CORE_HANDLE, OSSL_PARAM, core_get_params_fn};
 
-/// The openssl.cnf keys of DESIGN §4 (contract).
-pub const SETTING_KEYS: [&CStr; 13] = [
+/// Every openssl.cnf key akv-client reads: DESIGN §4's table (contract) and the client's
+/// further settings (identity endpoints, proxy). A daemon whose environment is stripped has
+/// only these, and the core hands over only the keys asked for by name.
+pub const SETTING_KEYS: [&CStr; 21] = [
     c"cloud",
     c"api_version",
     c"credential",
@@ -22,6 +24,14 @@ pub const SETTING_KEYS: [&CStr; 13] = [
     c"max_retries",
     c"log_level",
     c"log_file",
+    c"federated_token_file",
+    c"authority_host",
+    c"imds_endpoint",
+    c"object_id",
+    c"msi_res_id",
+    c"azure_cli_path",
+    c"https_proxy",
+    c"no_proxy",
 ];
 
 /// Asks the core for every setting of our section; keys that are absent stay absent.
@@ -64,4 +74,42 @@ pub unsafe fn read_settings(
         }
     }
     settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys akv-client's `Config::from_map_and_lookup` reads (`get("key", ...)` and
+    /// `map_get("key")`), taken from its source so that a setting added there cannot be
+    /// silently unreachable from openssl.cnf.
+    fn client_setting_keys() -> Vec<String> {
+        let source = include_str!("../akv-client/src/config.rs");
+        let body = &source[source
+            .find("pub fn from_map_and_lookup")
+            .expect("from_map_and_lookup in akv-client")..];
+        let body = &body[..body.find("\n    }\n").unwrap_or(body.len())];
+        let mut keys: Vec<String> = body
+            .match_indices("get(\"")
+            .map(|(at, m)| {
+                let rest = &body[at + m.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    #[test]
+    fn every_client_setting_is_asked_of_the_core() {
+        let client = client_setting_keys();
+        assert!(client.len() >= 13, "{client:?}");
+        let mut ours: Vec<String> = SETTING_KEYS
+            .iter()
+            .map(|k| k.to_string_lossy().into_owned())
+            .collect();
+        ours.sort();
+        assert_eq!(ours, client);
+    }
 }

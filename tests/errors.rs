@@ -211,8 +211,10 @@ fn service_throttling_and_unreachable_service_fail_cleanly() {
     drop(closed);
     let digest = h.write("d", &random_bytes(32));
     let settings = format!(
-        "connect_to = {addr}\nca_file = {}\nmax_retries = 0\ntimeout_ms = 2000\n",
-        h.emulator.ca_path().display()
+        "connect_to = {addr}\nca_file = {}\nimds_endpoint = {}\nmax_retries = 0\n\
+         timeout_ms = 2000\n",
+        h.emulator.ca_path().display(),
+        h.emulator.imds_url()
     );
     h.openssl_with_config(
         &settings,
@@ -227,5 +229,5 @@ fn service_throttling_and_unreachable_service_fail_cleanly() {
             "sig",
         ],
     )
-    .fails_with(&["key 'rsa1' in vault 'myvault'"]);
+    .fails_with(&["key 'rsa1' in vault 'myvault'", "connection refused"]);
 }

@@ -228,11 +228,9 @@ impl Harness {
         run_with_deadline(cmd, args.iter().map(|s| s.to_string()).collect())
     }
 
-    /// `openssl <args>` configured by openssl.cnf alone: a config file that activates
-    /// `default` then `akv` (by module path) with `akv_settings` lines in the provider's
-    /// section. The only variable set is the IMDS address (it has no openssl.cnf key), as for
-    /// a daemon whose environment is stripped.
-    pub fn openssl_with_config(&self, akv_settings: &str, args: &[&str]) -> Run {
+    /// An openssl.cnf that activates `default` then `akv` (by module path) with
+    /// `akv_settings` lines in the provider's section; returns its path.
+    pub fn config_file(&self, akv_settings: &str) -> String {
         let module = self.provider_dir.join("akv.so");
         let cnf = format!(
             "openssl_conf = openssl_init\n\n[openssl_init]\nproviders = provider_sect\n\n\
@@ -241,23 +239,25 @@ impl Harness {
              [akv_sect]\nmodule = {}\nactivate = 1\n{akv_settings}\n",
             module.display()
         );
-        let cnf_path = self.write("openssl-akv.cnf", cnf.as_bytes());
+        self.write("openssl-akv.cnf", cnf.as_bytes())
+    }
+
+    /// `openssl <args>` configured by openssl.cnf alone ([`Harness::config_file`]), with no
+    /// variable but `PATH`, as for a daemon whose environment is stripped.
+    pub fn openssl_with_config(&self, akv_settings: &str, args: &[&str]) -> Run {
+        let cnf_path = self.config_file(akv_settings);
         let mut cmd = self.base_command();
-        cmd.env("OPENSSL_CONF", &cnf_path)
-            .env(
-                "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-                self.emulator.imds_url(),
-            )
-            .args(args);
+        cmd.env("OPENSSL_CONF", &cnf_path).args(args);
         run_with_deadline(cmd, args.iter().map(|s| s.to_string()).collect())
     }
 
-    /// The openssl.cnf lines that point the provider at this emulator.
+    /// The openssl.cnf lines that point the provider at this emulator (service and IMDS).
     pub fn emulator_settings(&self) -> String {
         format!(
-            "connect_to = {}\nca_file = {}\n",
+            "connect_to = {}\nca_file = {}\nimds_endpoint = {}\n",
             self.emulator.https_addr(),
-            self.emulator.ca_path().display()
+            self.emulator.ca_path().display(),
+            self.emulator.imds_url()
         )
     }
 
