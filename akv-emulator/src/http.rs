@@ -3,31 +3,86 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openssl::ssl::SslStream;
 
 /// Bodies above this are answered 413 (DESIGN §5).
 pub const MAX_BODY: usize = 1024 * 1024;
-/// A request head (request line + headers) above this is answered 431.
+/// A request head (request line + headers) above this is answered 431; as many empty lines
+/// before a request line are refused too.
 pub const MAX_HEAD: usize = 64 * 1024;
+/// How long a kept-alive connection may wait for its next request.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a closing connection keeps reading what the client still sends (see
+/// [`Conn::linger_close`]).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// A TCP connection whose reads end at a deadline however the peer trickles its bytes: the
+/// socket timeout is recomputed before every read, including each of the reads the TLS layer
+/// makes for one record.
+pub struct Socket {
+    tcp: TcpStream,
+    deadline: Instant,
+}
+
+impl Socket {
+    /// `write_timeout` bounds each write to a client that does not read.
+    pub fn new(tcp: TcpStream, deadline: Instant, write_timeout: Duration) -> Socket {
+        let _ = tcp.set_nodelay(true);
+        let _ = tcp.set_write_timeout(Some(write_timeout.max(Duration::from_millis(1))));
+        Socket { tcp, deadline }
+    }
+
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+    }
+
+    pub fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
+    fn timed_out(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
 
 /// A byte stream the server talks over: plain TCP (IMDS) or TLS (the service port).
 pub trait Transport: Read + Write {
-    fn tcp(&self) -> &TcpStream;
+    fn socket(&mut self) -> &mut Socket;
     /// Ends the stream politely (TLS close_notify) before the socket is closed.
     fn finish(&mut self) {}
 }
 
-impl Transport for TcpStream {
-    fn tcp(&self) -> &TcpStream {
+impl Transport for Socket {
+    fn socket(&mut self) -> &mut Socket {
         self
     }
 }
 
-impl Transport for SslStream<TcpStream> {
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref()
+impl Transport for SslStream<Socket> {
+    fn socket(&mut self) -> &mut Socket {
+        self.get_mut()
     }
     fn finish(&mut self) {
         let _ = self.shutdown();
@@ -91,12 +146,14 @@ impl Request {
 
 #[derive(Debug)]
 pub enum HeadError {
-    /// The peer went away or timed out: close without a word.
+    /// The peer went away, or stayed idle past [`IDLE_TIMEOUT`]: close without a word.
     Io,
     /// Not HTTP we accept: answer 400 and close.
     Bad(String),
     /// Head larger than [`MAX_HEAD`]: answer 431 and close.
     TooLarge,
+    /// A request was started but not finished within the request timeout: answer 408 and close.
+    Timeout,
 }
 
 #[derive(Debug)]
@@ -104,6 +161,25 @@ pub enum BodyError {
     Io,
     Bad(String),
     TooLarge,
+    /// The body did not arrive within the request timeout.
+    Timeout,
+}
+
+impl From<ReadError> for BodyError {
+    fn from(e: ReadError) -> BodyError {
+        match e {
+            ReadError::Closed => BodyError::Io,
+            ReadError::Timeout => BodyError::Timeout,
+        }
+    }
+}
+
+/// Why no more bytes came.
+enum ReadError {
+    /// End of stream or a broken connection.
+    Closed,
+    /// The deadline passed.
+    Timeout,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +251,7 @@ pub fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
         413 => "Payload Too Large",
@@ -195,6 +272,9 @@ pub fn reason(status: u16) -> &'static str {
 pub struct Conn<S: Transport> {
     pub stream: S,
     buf: Vec<u8>,
+    request_timeout: Duration,
+    /// When the request being read must be complete (set by its first byte).
+    request_deadline: Instant,
 }
 
 fn is_token(s: &str) -> bool {
@@ -204,14 +284,23 @@ fn is_token(s: &str) -> bool {
 }
 
 impl<S: Transport> Conn<S> {
-    pub fn new(stream: S) -> Conn<S> {
+    pub fn new(stream: S, request_timeout: Duration) -> Conn<S> {
         Conn {
             stream,
             buf: Vec::new(),
+            request_timeout,
+            request_deadline: Instant::now() + request_timeout,
         }
     }
 
-    fn fill(&mut self) -> io::Result<usize> {
+    /// Whether bytes of a next request are already here (pipelined).
+    pub fn has_buffered(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Reads more bytes, at most until `deadline`; `Ok(0)` at the end of the stream.
+    fn fill(&mut self, deadline: Instant) -> Result<usize, ReadError> {
+        self.stream.socket().set_deadline(deadline);
         let mut chunk = [0u8; 16 * 1024];
         loop {
             match self.stream.read(&mut chunk) {
@@ -220,31 +309,81 @@ impl<S: Transport> Conn<S> {
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(_) if self.stream.socket().timed_out() => return Err(ReadError::Timeout),
+                Err(_) => return Err(ReadError::Closed),
             }
         }
     }
 
+    /// Reads until the request's deadline; the end of the stream is an error here.
+    fn fill_request(&mut self) -> Result<(), ReadError> {
+        match self.fill(self.request_deadline)? {
+            0 => Err(ReadError::Closed),
+            _ => Ok(()),
+        }
+    }
+
     /// Reads the next request head. `Ok(None)`: the peer closed cleanly between requests.
-    pub fn read_head(&mut self) -> Result<Option<Request>, HeadError> {
+    /// An idle connection may wait [`IDLE_TIMEOUT`] for it; once its first byte is in,
+    /// `on_start` is called and the whole request (head and body) must arrive within the
+    /// request timeout.
+    pub fn read_head(&mut self, on_start: impl FnOnce()) -> Result<Option<Request>, HeadError> {
+        let mut on_start = Some(on_start);
+        let idle_deadline = Instant::now() + IDLE_TIMEOUT;
+        let mut started = false;
+        let mut blank_lines = 0usize;
+        let mut scanned = 0usize;
         let end = loop {
-            // Tolerate empty lines before a request line (RFC 9112 §2.2).
-            while self.buf.first().is_some_and(|b| *b == b'\r' || *b == b'\n') {
-                self.buf.remove(0);
+            // Tolerate empty lines before a request line (RFC 9112 §2.2), up to a limit.
+            let blank = self
+                .buf
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+            if blank > 0 {
+                self.buf.drain(..blank);
+                scanned = scanned.saturating_sub(blank);
+                blank_lines += blank;
+                if blank_lines > MAX_HEAD {
+                    return Err(HeadError::Bad(
+                        "more than 64 KiB of empty lines before a request line".into(),
+                    ));
+                }
             }
-            if let Some(end) = find_head_end(&self.buf) {
+            if let Some(end) = find_head_end(&self.buf, scanned) {
                 break end;
             }
+            scanned = self.buf.len();
             if self.buf.len() > MAX_HEAD {
                 return Err(HeadError::TooLarge);
             }
-            match self.fill() {
+            if !started && !self.buf.is_empty() {
+                started = true;
+                self.request_deadline = Instant::now() + self.request_timeout;
+                if let Some(f) = on_start.take() {
+                    f();
+                }
+            }
+            let deadline = if started {
+                self.request_deadline
+            } else {
+                idle_deadline
+            };
+            match self.fill(deadline) {
                 Ok(0) if self.buf.is_empty() => return Ok(None),
-                Ok(0) => return Err(HeadError::Io),
+                Ok(0) | Err(ReadError::Closed) => return Err(HeadError::Io),
                 Ok(_) => {}
-                Err(_) => return Err(HeadError::Io),
+                Err(ReadError::Timeout) if started => return Err(HeadError::Timeout),
+                Err(ReadError::Timeout) => return Err(HeadError::Io),
             }
         };
+        if !started {
+            // The whole head was already here (pipelined): its clock starts now.
+            self.request_deadline = Instant::now() + self.request_timeout;
+            if let Some(f) = on_start.take() {
+                f();
+            }
+        }
         if end > MAX_HEAD {
             return Err(HeadError::TooLarge);
         }
@@ -252,7 +391,7 @@ impl<S: Transport> Conn<S> {
         parse_head(&head).map(Some)
     }
 
-    /// Reads the body the head announced, at most `limit` bytes.
+    /// Reads the body the head announced, at most `limit` bytes, within the request's deadline.
     pub fn read_body(&mut self, req: &mut Request, limit: usize) -> Result<(), BodyError> {
         match req.body_kind {
             BodyKind::Empty => Ok(()),
@@ -261,10 +400,7 @@ impl<S: Transport> Conn<S> {
                     return Err(BodyError::TooLarge);
                 }
                 while self.buf.len() < n {
-                    match self.fill() {
-                        Ok(0) | Err(_) => return Err(BodyError::Io),
-                        Ok(_) => {}
-                    }
+                    self.fill_request()?;
                 }
                 req.body = self.buf.drain(..n).collect();
                 Ok(())
@@ -285,10 +421,7 @@ impl<S: Transport> Conn<S> {
                         return Err(BodyError::TooLarge);
                     }
                     while self.buf.len() < size + 2 {
-                        match self.fill() {
-                            Ok(0) | Err(_) => return Err(BodyError::Io),
-                            Ok(_) => {}
-                        }
+                        self.fill_request()?;
                     }
                     body.extend(self.buf.drain(..size));
                     if &self.buf[..2] != b"\r\n" {
@@ -313,10 +446,7 @@ impl<S: Transport> Conn<S> {
             if self.buf.len() > 4096 {
                 return Err(BodyError::Bad("chunk line too long".into()));
             }
-            match self.fill() {
-                Ok(0) | Err(_) => return Err(BodyError::Io),
-                Ok(_) => {}
-            }
+            self.fill_request()?;
         }
     }
 
@@ -331,18 +461,17 @@ impl<S: Transport> Conn<S> {
     }
 
     /// Closes after a response that the client may still be sending a body behind: stop
-    /// writing, then read and discard for a moment so the kernel does not answer the unread
-    /// bytes with a reset that would destroy the response in flight.
+    /// writing, then read and discard for a moment (at most [`LINGER`]) so the kernel does not
+    /// answer the unread bytes with a reset that would destroy the response in flight.
     pub fn linger_close(mut self) {
         self.stream.finish();
-        let tcp = self.stream.tcp();
-        let _ = tcp.shutdown(Shutdown::Write);
-        let _ = tcp.set_read_timeout(Some(Duration::from_millis(500)));
+        let socket = self.stream.socket();
+        let _ = socket.tcp().shutdown(Shutdown::Write);
+        socket.set_deadline(Instant::now() + LINGER);
         let mut sink = [0u8; 16 * 1024];
         let mut total = 0usize;
-        let mut raw = tcp;
         while total < 4 * MAX_BODY {
-            match raw.read(&mut sink) {
+            match socket.read(&mut sink) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => total += n,
             }
@@ -350,16 +479,18 @@ impl<S: Transport> Conn<S> {
     }
 }
 
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    for i in 0..buf.len() {
+/// The end of a request head (after its empty line), looking only from about `from` on: the
+/// bytes before it were searched already.
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    (from.saturating_sub(3)..buf.len()).find_map(|i| {
         if buf[i..].starts_with(b"\r\n\r\n") {
-            return Some(i + 4);
+            Some(i + 4)
+        } else if buf[i..].starts_with(b"\n\n") {
+            Some(i + 2)
+        } else {
+            None
         }
-        if buf[i..].starts_with(b"\n\n") {
-            return Some(i + 2);
-        }
-    }
-    None
+    })
 }
 
 fn parse_head(head: &[u8]) -> Result<Request, HeadError> {

@@ -124,6 +124,10 @@ pub struct Options {
     pub token_ttl: Duration,
     pub latency: Duration,
     pub threads: usize,
+    /// How long a client may take to send one request, from its first byte to the end of its
+    /// body (and to finish the TLS handshake): a connection that stalls longer is answered 408
+    /// and closed, so slow or stuck clients cannot hold the `threads` slots.
+    pub request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -136,6 +140,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(3600),
             latency: Duration::ZERO,
             threads: 128,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

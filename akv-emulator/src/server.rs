@@ -9,7 +9,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openssl::ssl::SslAcceptor;
 use serde_json::json;
@@ -19,13 +19,12 @@ use crate::admin::{self, FaultAction, Faults, Stats};
 use crate::auth::TokenIssuer;
 use crate::error::ApiError;
 use crate::host::{self, Host, Service};
-use crate::http::{BodyError, BodyKind, Conn, HeadError, MAX_BODY, Request, Response, Transport};
+use crate::http::{
+    BodyError, BodyKind, Conn, HeadError, MAX_BODY, Request, Response, Socket, Transport,
+};
 use crate::identity;
 use crate::keys::Store;
 use crate::rest::{self, KeyRoute, Keys};
-
-/// How long a connection may sit idle (or stall mid-request) before it is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Shared {
     pub options: Options,
@@ -37,8 +36,16 @@ pub struct Shared {
     pub arc_dir: PathBuf,
     arc_secrets: Mutex<HashSet<String>>,
     pub shutdown: AtomicBool,
-    conns: Mutex<HashMap<u64, TcpStream>>,
+    conns: Mutex<HashMap<u64, OpenConn>>,
     next_conn: AtomicU64,
+}
+
+/// An open connection, as the accept loops and a stop see it.
+struct OpenConn {
+    listener: Listener,
+    tcp: TcpStream,
+    /// Since when it waits for its next request with nothing buffered (kept alive, idle).
+    idle_since: Option<Instant>,
 }
 
 impl Shared {
@@ -58,40 +65,67 @@ impl Shared {
         }
     }
 
+    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, OpenConn>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Closes every open connection (the emulator is stopping).
     pub fn close_all(&self) {
-        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        for stream in conns.values() {
-            let _ = stream.shutdown(Shutdown::Both);
+        for conn in self.conns().values() {
+            let _ = conn.tcp.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn set_idle(&self, id: u64, idle: bool) {
+        if let Some(conn) = self.conns().get_mut(&id) {
+            conn.idle_since = idle.then(Instant::now);
+        }
+    }
+
+    /// Closes the connection of `listener` that has been idle longest, to make room for a new
+    /// client (a server may close an idle kept-alive connection at any time; clients reconnect).
+    /// Returns whether there was one.
+    fn close_longest_idle(&self, listener: Listener) -> bool {
+        let mut conns = self.conns();
+        let oldest = conns
+            .values_mut()
+            .filter(|c| c.listener == listener)
+            .filter_map(|c| c.idle_since.map(|since| (since, c)))
+            .min_by_key(|(since, _)| *since);
+        match oldest {
+            Some((_, conn)) => {
+                conn.idle_since = None;
+                let _ = conn.tcp.shutdown(Shutdown::Both);
+                true
+            }
+            None => false,
         }
     }
 }
 
-/// A counting limit on concurrent connections.
-pub struct Slots {
+/// A counting limit on concurrent connections (`--threads` per listener).
+struct Slots {
     free: Mutex<usize>,
     changed: Condvar,
 }
 
 impl Slots {
-    pub fn new(n: usize) -> Slots {
+    fn new(n: usize) -> Slots {
         Slots {
             free: Mutex::new(n.max(1)),
             changed: Condvar::new(),
         }
     }
 
-    fn acquire(&self, shutdown: &AtomicBool) -> bool {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            if shutdown.load(Ordering::SeqCst) {
-                return false;
-            }
-            free = self
-                .changed
-                .wait_timeout(free, Duration::from_millis(200))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+    /// Takes a slot, waiting at most `wait` for one.
+    fn take(&self, wait: Duration) -> bool {
+        let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut free, _) = self
+            .changed
+            .wait_timeout_while(free, wait, |free| *free == 0)
+            .unwrap_or_else(|e| e.into_inner());
+        if *free == 0 {
+            return false;
         }
         *free -= 1;
         true
@@ -109,7 +143,24 @@ pub enum Listener {
     Imds,
 }
 
-/// Accepts connections until shutdown; each gets its own thread.
+/// A connection's slot and registry entry, given back when its thread ends, even by a panic.
+struct ConnGuard {
+    shared: Arc<Shared>,
+    slots: Arc<Slots>,
+    id: u64,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.shared.conns().remove(&self.id);
+        self.slots.release();
+    }
+}
+
+/// Accepts connections until shutdown; each gets its own thread and one of the listener's
+/// `--threads` slots. When every slot is taken, the longest-idle kept-alive connection is
+/// closed for the newcomer; when none is idle, it waits for a request to finish (each is
+/// bounded by the request timeout).
 pub fn accept_loop(
     shared: Arc<Shared>,
     listener: TcpListener,
@@ -118,58 +169,59 @@ pub fn accept_loop(
 ) {
     let slots = Arc::new(Slots::new(shared.options.threads));
     loop {
-        if !slots.acquire(&shared.shutdown) {
-            return;
-        }
         let accepted = listener.accept();
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
         }
         let Ok((stream, _)) = accepted else {
-            slots.release();
             // Out of descriptors or similar: do not spin.
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
-        let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-        let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
-        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
-        if let Ok(clone) = stream.try_clone() {
-            shared
-                .conns
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, clone);
+        while !slots.take(Duration::ZERO) {
+            if shared.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+            shared.close_longest_idle(kind);
+            if slots.take(Duration::from_millis(200)) {
+                break;
+            }
         }
-        let (thread_shared, thread_slots, thread_acceptor) =
-            (shared.clone(), slots.clone(), acceptor.clone());
-        let spawned = std::thread::Builder::new()
+        let request_timeout = shared.options.request_timeout;
+        let socket = Socket::new(stream, Instant::now() + request_timeout, request_timeout);
+        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
+        if let Ok(tcp) = socket.tcp().try_clone() {
+            shared.conns().insert(
+                id,
+                OpenConn {
+                    listener: kind,
+                    tcp,
+                    idle_since: None,
+                },
+            );
+        }
+        let guard = ConnGuard {
+            shared: shared.clone(),
+            slots: slots.clone(),
+            id,
+        };
+        let acceptor = acceptor.clone();
+        // If the thread cannot start, the closure (and the guard in it) is dropped: the slot
+        // and the entry are given back and the socket closed.
+        let _ = std::thread::Builder::new()
             .name(format!("akv-emulator-conn-{id}"))
             .spawn(move || {
-                match thread_acceptor {
+                let shared = &guard.shared;
+                match acceptor {
+                    // The handshake is bounded by the socket's first deadline.
                     Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(stream) {
-                            serve(&thread_shared, Conn::new(tls), kind);
+                        if let Ok(tls) = acceptor.accept(socket) {
+                            serve(shared, Conn::new(tls, request_timeout), kind, id);
                         }
                     }
-                    None => serve(&thread_shared, Conn::new(stream), kind),
+                    None => serve(shared, Conn::new(socket, request_timeout), kind, id),
                 }
-                thread_shared
-                    .conns
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-                thread_slots.release();
             });
-        if spawned.is_err() {
-            shared
-                .conns
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
-            slots.release();
-        }
     }
 }
 
@@ -181,13 +233,16 @@ enum Next {
     Drop,
 }
 
-fn serve<S: Transport>(shared: &Shared, mut conn: Conn<S>, kind: Listener) {
+fn serve<S: Transport>(shared: &Shared, mut conn: Conn<S>, kind: Listener, id: u64) {
     let mut counted = false;
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
         }
-        let mut req = match conn.read_head() {
+        if !conn.has_buffered() {
+            shared.set_idle(id, true);
+        }
+        let mut req = match conn.read_head(|| shared.set_idle(id, false)) {
             Ok(Some(req)) => req,
             Ok(None) | Err(HeadError::Io) => return,
             Err(HeadError::Bad(message)) => {
@@ -199,6 +254,11 @@ fn serve<S: Transport>(shared: &Shared, mut conn: Conn<S>, kind: Listener) {
             Err(HeadError::TooLarge) => {
                 let response = protocol_error(kind, 431, "The request head is larger than 64 KiB.");
                 let _ = conn.send(&response, None);
+                conn.linger_close();
+                return;
+            }
+            Err(HeadError::Timeout) => {
+                let _ = conn.send(&request_timeout(shared, kind), None);
                 conn.linger_close();
                 return;
             }
@@ -220,6 +280,21 @@ fn protocol_error(kind: Listener, status: u16, message: &str) -> Response {
         Listener::Imds => json!({"error": "invalid_request", "error_description": message}),
     };
     Response::json(status, &body).closing()
+}
+
+/// The 408 for a client that started a request and did not finish it in time.
+fn request_timeout(shared: &Shared, kind: Listener) -> Response {
+    let message = format!(
+        "The request was not received within {} ms.",
+        shared.options.request_timeout.as_millis()
+    );
+    let mut response = protocol_error(kind, 408, &message);
+    if kind == Listener::Https {
+        response = ApiError::new(408, "RequestTimeout", message)
+            .response()
+            .closing();
+    }
+    response
 }
 
 enum AdminRoute {
@@ -551,6 +626,9 @@ fn exchange<S: Transport>(
             return send(conn, req, protocol_error(kind, 400, &message), kind);
         }
         Err(BodyError::Io) => return Next::Drop,
+        Err(BodyError::Timeout) => {
+            return send(conn, req, request_timeout(shared, kind), kind);
+        }
     }
 
     if let Some(op) = plan.op {
