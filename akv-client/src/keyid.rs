@@ -113,14 +113,18 @@ impl Cloud {
     /// Which cloud and service a host name (`<name>.<suffix>`, any case) belongs to, with the
     /// `<name>` part. The name is not validated here.
     pub fn split_host(host: &str) -> Option<(Cloud, ServiceKind, &str)> {
+        // Compared as bytes: `host` may hold any character, and slicing a `str` anywhere but
+        // on a character boundary panics. The split lands just before an ASCII '.', which
+        // is always a boundary.
+        let bytes = host.as_bytes();
         for cloud in ALL_CLOUDS {
             for kind in ALL_KINDS {
-                let suffix = cloud.suffix(kind);
-                if host.len() > suffix.len() + 1 {
-                    let (name, rest) = host.split_at(host.len() - suffix.len() - 1);
-                    if rest.as_bytes()[0] == b'.' && rest[1..].eq_ignore_ascii_case(suffix) {
-                        return Some((cloud, kind, name));
-                    }
+                let suffix = cloud.suffix(kind).as_bytes();
+                let Some(dot) = bytes.len().checked_sub(suffix.len() + 1) else {
+                    continue;
+                };
+                if dot > 0 && bytes[dot] == b'.' && bytes[dot + 1..].eq_ignore_ascii_case(suffix) {
+                    return Some((cloud, kind, &host[..dot]));
                 }
             }
         }
@@ -211,7 +215,7 @@ impl KeyId {
         let (mut kind, mut vault, mut name, mut version) = (None, None, None, None);
         for pair in rest.split(',') {
             let Some((key, value)) = pair.split_once('=') else {
-                return Err(format!("'{}' is not a key=value pair", pair));
+                return Err(format!("'{}' is not a key=value pair", printable(pair)));
             };
             let slot = match key.to_ascii_lowercase().as_str() {
                 "type" => &mut kind,
@@ -220,12 +224,13 @@ impl KeyId {
                 "version" => &mut version,
                 _ => {
                     return Err(format!(
-                        "unknown attribute '{key}': expected type, vault, name, version"
+                        "unknown attribute '{}': expected type, vault, name, version",
+                        printable(key)
                     ));
                 }
             };
             if slot.replace(value).is_some() {
-                return Err(format!("attribute '{key}' given twice"));
+                return Err(format!("attribute '{}' given twice", printable(key)));
             }
         }
         let kind = parse_kind(kind.ok_or("missing attribute 'type'")?)?;
@@ -239,7 +244,12 @@ impl KeyId {
         let (path, version) = match rest.split_once('?') {
             Some((path, query)) => match query.split_once('=') {
                 Some(("version", v)) => (path, Some(v)),
-                _ => return Err(format!("unsupported query '{query}': only ?version=<v>")),
+                _ => {
+                    return Err(format!(
+                        "unsupported query '{}': only ?version=<v>",
+                        printable(query)
+                    ));
+                }
             },
             None => (rest, None),
         };
@@ -263,20 +273,26 @@ impl KeyId {
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let host = match authority.split_once(':') {
             Some((host, "443")) => host,
-            Some((_, port)) => return Err(format!("port '{port}' is not 443")),
+            Some((_, port)) => return Err(format!("port '{}' is not 443", printable(port))),
             None => authority,
         };
         let Some((cloud, kind, vault)) = Cloud::split_host(host) else {
             return Err(format!(
-                "host '{host}' is not a Key Vault or Managed HSM host (<name>.vault.azure.net, \
-                 <name>.managedhsm.azure.net or another cloud's suffix)"
+                "host '{}' is not a Key Vault or Managed HSM host (<name>.vault.azure.net, \
+                 <name>.managedhsm.azure.net or another cloud's suffix)",
+                printable(host)
             ));
         };
         let segments: Vec<&str> = path.split('/').collect();
         let (name, version) = match segments.as_slice() {
             ["keys", name] | ["keys", name, ""] => (*name, None),
             ["keys", name, version] | ["keys", name, version, ""] => (*name, Some(*version)),
-            _ => return Err(format!("path '/{path}' is not /keys/<name>[/<version>]")),
+            _ => {
+                return Err(format!(
+                    "path '/{}' is not /keys/<name>[/<version>]",
+                    printable(path)
+                ));
+            }
         };
         KeyId::checked(kind, cloud, vault, name, version)
     }
@@ -433,18 +449,23 @@ impl std::fmt::Display for KeyId {
 }
 
 fn parse_kind(s: &str) -> Result<ServiceKind, String> {
-    ServiceKind::parse(s)
-        .ok_or_else(|| format!("type '{s}' is not 'vault' or 'managedHsm' (case-insensitive)"))
+    ServiceKind::parse(s).ok_or_else(|| {
+        format!(
+            "type '{}' is not 'vault' or 'managedHsm' (case-insensitive)",
+            printable(s)
+        )
+    })
 }
 
 fn check_vault_name(kind: ServiceKind, vault: &str) -> Result<(), String> {
     let what = kind.describe();
+    let shown = printable(vault);
     if vault.is_empty() {
         return Err(format!("empty {what} name"));
     }
     if !(3..=24).contains(&vault.len()) {
         return Err(format!(
-            "{what} name '{vault}' must be 3 to 24 characters long"
+            "{what} name '{shown}' must be 3 to 24 characters long"
         ));
     }
     if !vault
@@ -452,39 +473,41 @@ fn check_vault_name(kind: ServiceKind, vault: &str) -> Result<(), String> {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
         return Err(format!(
-            "{what} name '{vault}' may contain only letters, digits and '-'"
+            "{what} name '{shown}' may contain only letters, digits and '-'"
         ));
     }
     Ok(())
 }
 
 fn check_key_name(name: &str) -> Result<(), String> {
+    let shown = printable(name);
     if name.is_empty() {
         return Err("empty key name".into());
     }
     if name.len() > 127 {
-        return Err(format!("key name '{name}' is longer than 127 characters"));
+        return Err(format!("key name '{shown}' is longer than 127 characters"));
     }
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(format!(
-            "key name '{name}' may contain only letters, digits and '-'"
+            "key name '{shown}' may contain only letters, digits and '-'"
         ));
     }
     Ok(())
 }
 
 fn check_version(version: &str) -> Result<(), String> {
+    let shown = printable(version);
     if version.is_empty() {
         return Err("empty key version".into());
     }
     if version.len() > 64 {
         return Err(format!(
-            "key version '{version}' is longer than 64 characters"
+            "key version '{shown}' is longer than 64 characters"
         ));
     }
     if !version.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!(
-            "key version '{version}' may contain only letters and digits"
+            "key version '{shown}' may contain only letters and digits"
         ));
     }
     Ok(())
@@ -867,6 +890,37 @@ mod tests {
         let text = parse(&uri).unwrap_err().to_string();
         assert!(text.contains("longer than"), "{text}");
         assert!(text.len() < 400, "{}", text.len());
+    }
+
+    #[test]
+    fn non_ascii_hosts_and_kids_are_refused_without_panicking() {
+        // A multi-byte character right before the DNS suffix once made the host split
+        // slice inside that character.
+        for uri in [
+            "akv:https://abévault.azure.net/keys/k",
+            "akv:https://xé.vault.azure.net/keys/k",
+            "akv:https://ключ.managedhsm.azure.net/keys/k",
+            "akv:https://a\u{202e}b.vault.azure.net/keys/k",
+        ] {
+            let err = parse(uri).expect_err(uri);
+            assert!(matches!(err, Error::InvalidKeyId { .. }), "{uri}: {err:?}");
+        }
+        assert!(KeyId::from_kid("https://abévault.azure.net/keys/k/v1").is_err());
+        assert_eq!(
+            Cloud::split_host("é.vault.azure.net").map(|s| s.2),
+            Some("é")
+        );
+        assert_eq!(Cloud::split_host("évault.azure.net"), None);
+    }
+
+    #[test]
+    fn echoed_parts_are_escaped() {
+        // A bidi override in a name must not reorder the error line a person reads.
+        let text = parse("akv:vault:my\u{202e}vault:rsa1")
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains('\u{202e}'), "{text}");
+        assert!(text.contains("\\u{202e}"), "{text}");
     }
 
     #[test]
