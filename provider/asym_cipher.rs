@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use akv_client::{EncryptionAlgorithm, KeyOperation};
 
-use crate::context::ProviderContext;
+use crate::buffers;
+use crate::context::{self, OperationCtx, ProviderContext, with_ctx};
 use crate::digest::Digest;
-use crate::error::{self, Error, Result};
+use crate::error::{Error, Result};
 use crate::ffi::{self, OSSL_ALGORITHM, OSSL_DISPATCH, OSSL_PARAM, names};
 use crate::key::{self, AkvKey};
 use crate::local::LocalParams;
@@ -26,6 +27,7 @@ enum Padding {
 
 #[derive(Clone)]
 pub struct CipherCtx {
+    provider: Arc<ProviderContext>,
     key: Option<Arc<AkvKey>>,
     padding: Padding,
     /// OAEP digest; SHA-1 when not set (OpenSSL's default).
@@ -35,6 +37,16 @@ pub struct CipherCtx {
 }
 
 impl CipherCtx {
+    fn new(provider: Arc<ProviderContext>) -> CipherCtx {
+        CipherCtx {
+            provider,
+            key: None,
+            padding: Padding::Pkcs1,
+            oaep_digest: None,
+            mgf1_digest: None,
+        }
+    }
+
     fn init(&mut self, keydata: *mut c_void, params: Params) -> Result<()> {
         // SAFETY: our keymgmt's key (no import, so never a foreign one).
         let key = unsafe { key::borrow_keydata(keydata) }?;
@@ -182,43 +194,31 @@ fn parse_oaep_digest(name: &str) -> Result<Digest> {
 // Entry points
 // ---------------------------------------------------------------------------------------
 
-/// # Safety
-/// `ctx` is NULL or a context from `newctx`/`dupctx` not yet freed.
-unsafe fn ctx_mut<'a>(ctx: *mut c_void) -> Result<&'a mut CipherCtx> {
-    // SAFETY: per the contract.
-    unsafe { (ctx as *mut CipherCtx).as_mut() }.ok_or_else(|| Error::internal("no cipher context"))
+impl OperationCtx for CipherCtx {
+    const WHAT: &'static str = "asym cipher context";
+
+    fn provider(&self) -> &ProviderContext {
+        &self.provider
+    }
 }
 
 unsafe extern "C" fn cipher_newctx(provctx: *mut c_void) -> *mut c_void {
-    error::boundary("asym_cipher_newctx", || {
-        // SAFETY: OpenSSL passes our provctx (checked, not kept: the key carries its client).
-        unsafe { ProviderContext::from_provctx(provctx) }?;
-        let ctx = CipherCtx {
-            key: None,
-            padding: Padding::Pkcs1,
-            oaep_digest: None,
-            mgf1_digest: None,
-        };
-        Ok(Box::into_raw(Box::new(ctx)) as *mut c_void)
-    })
+    // SAFETY: OpenSSL passes our provctx.
+    unsafe { context::new_ctx("asym_cipher_newctx", provctx, |p| Ok(CipherCtx::new(p))) }
 }
 
 unsafe extern "C" fn cipher_freectx(ctx: *mut c_void) {
-    error::boundary("asym_cipher_freectx", || {
-        if !ctx.is_null() {
-            // SAFETY: a Box from newctx/dupctx, freed once.
-            drop(unsafe { Box::from_raw(ctx as *mut CipherCtx) });
-        }
-        Ok(())
-    })
+    // SAFETY: a context from newctx/dupctx, freed once.
+    unsafe { context::free_ctx::<CipherCtx>("asym_cipher_freectx", ctx) }
 }
 
 unsafe extern "C" fn cipher_dupctx(ctx: *mut c_void) -> *mut c_void {
-    error::boundary("asym_cipher_dupctx", || {
-        // SAFETY: live context.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        Ok(Box::into_raw(Box::new(ctx.clone())) as *mut c_void)
-    })
+    // SAFETY: a live context.
+    unsafe {
+        with_ctx("asym_cipher_dupctx", ctx, |c: &mut CipherCtx| {
+            Ok(c.clone().into_raw())
+        })
+    }
 }
 
 unsafe extern "C" fn cipher_init(
@@ -226,53 +226,13 @@ unsafe extern "C" fn cipher_init(
     provkey: *mut c_void,
     params: *const OSSL_PARAM,
 ) -> c_int {
-    error::boundary("asym_cipher_init", || {
-        // SAFETY: live context; END-terminated params.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.init(provkey, unsafe { Params::new(params) })?;
-        Ok(1)
-    })
-}
-
-/// # Safety
-/// `out` is NULL or has `outsize` writable bytes; `outlen` is writable; `input` has `inlen`
-/// readable bytes.
-unsafe fn run(
-    out: *mut u8,
-    outlen: *mut usize,
-    outsize: usize,
-    input: *const u8,
-    inlen: usize,
-    max_size: usize,
-    op: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
-) -> Result<c_int> {
-    if outlen.is_null() {
-        return Err(Error::internal("no output length pointer"));
-    }
-    if out.is_null() {
-        // SAFETY: checked non-NULL.
-        unsafe { *outlen = max_size };
-        return Ok(1);
-    }
-    let input = if input.is_null() || inlen == 0 {
-        &[][..]
-    } else {
-        // SAFETY: per the contract.
-        unsafe { std::slice::from_raw_parts(input, inlen) }
-    };
-    let result = op(input)?;
-    if result.len() > outsize {
-        return Err(Error::invalid_argument(format!(
-            "output buffer too small: {} bytes needed, {outsize} given",
-            result.len()
-        )));
-    }
-    // SAFETY: `out` has room for `result`.
+    // SAFETY: a live context; our keymgmt's key; `params` NULL or END-terminated.
     unsafe {
-        std::ptr::copy_nonoverlapping(result.as_ptr(), out, result.len());
-        *outlen = result.len();
+        with_ctx("asym_cipher_init", ctx, |c: &mut CipherCtx| {
+            c.init(provkey, Params::new(params))?;
+            Ok(1)
+        })
     }
-    Ok(1)
 }
 
 unsafe extern "C" fn cipher_encrypt(
@@ -283,12 +243,14 @@ unsafe extern "C" fn cipher_encrypt(
     input: *const u8,
     inlen: usize,
 ) -> c_int {
-    error::boundary("asym_cipher_encrypt", || {
-        // SAFETY: live context; OpenSSL's buffers.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let max = ctx.key()?.max_signature_size();
-        unsafe { run(out, outlen, outsize, input, inlen, max, |i| ctx.encrypt(i)) }
-    })
+    // SAFETY: a live context; OpenSSL's buffers as OSSL_FUNC_asym_cipher_encrypt documents.
+    unsafe {
+        with_ctx("asym_cipher_encrypt", ctx, |c: &mut CipherCtx| {
+            let max = c.key()?.max_signature_size();
+            let input = buffers::input(input, inlen);
+            buffers::output(out, outlen, outsize, max, || c.encrypt(input))
+        })
+    }
 }
 
 unsafe extern "C" fn cipher_decrypt(
@@ -299,30 +261,34 @@ unsafe extern "C" fn cipher_decrypt(
     input: *const u8,
     inlen: usize,
 ) -> c_int {
-    error::boundary("asym_cipher_decrypt", || {
-        // SAFETY: live context; OpenSSL's buffers.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let max = ctx.key()?.max_signature_size();
-        unsafe { run(out, outlen, outsize, input, inlen, max, |i| ctx.decrypt(i)) }
-    })
+    // SAFETY: as in cipher_encrypt.
+    unsafe {
+        with_ctx("asym_cipher_decrypt", ctx, |c: &mut CipherCtx| {
+            let max = c.key()?.max_signature_size();
+            let input = buffers::input(input, inlen);
+            buffers::output(out, outlen, outsize, max, || c.decrypt(input))
+        })
+    }
 }
 
 unsafe extern "C" fn cipher_set_ctx_params(ctx: *mut c_void, params: *const OSSL_PARAM) -> c_int {
-    error::boundary("asym_cipher_set_ctx_params", || {
-        // SAFETY: live context; END-terminated params.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.set_params(unsafe { Params::new(params) })?;
-        Ok(1)
-    })
+    // SAFETY: a live context; `params` NULL or END-terminated.
+    unsafe {
+        with_ctx("asym_cipher_set_ctx_params", ctx, |c: &mut CipherCtx| {
+            c.set_params(Params::new(params))?;
+            Ok(1)
+        })
+    }
 }
 
 unsafe extern "C" fn cipher_get_ctx_params(ctx: *mut c_void, params: *mut OSSL_PARAM) -> c_int {
-    error::boundary("asym_cipher_get_ctx_params", || {
-        // SAFETY: live context; writable END-terminated params.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.get_params(unsafe { ParamsOut::new(params) })?;
-        Ok(1)
-    })
+    // SAFETY: a live context; a writable END-terminated array.
+    unsafe {
+        with_ctx("asym_cipher_get_ctx_params", ctx, |c: &mut CipherCtx| {
+            c.get_params(ParamsOut::new(params))?;
+            Ok(1)
+        })
+    }
 }
 
 static SETTABLE_CTX_PARAMS: [OSSL_PARAM; 9] = [
@@ -388,12 +354,7 @@ mod tests {
     use crate::params::ParamBuilder;
 
     fn ctx() -> CipherCtx {
-        CipherCtx {
-            key: None,
-            padding: Padding::Pkcs1,
-            oaep_digest: None,
-            mgf1_digest: None,
-        }
+        CipherCtx::new(Arc::new(ProviderContext::new(None, Default::default())))
     }
 
     fn apply(ctx: &mut CipherCtx, mut params: ParamBuilder) -> Result<()> {

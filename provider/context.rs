@@ -8,35 +8,32 @@ use std::sync::{Arc, OnceLock};
 
 use akv_client::{Client, Config};
 
-use crate::error::{Error, Reason, Result};
-use crate::ffi::{self, OSSL_ALGORITHM, OSSL_CORE_HANDLE, OSSL_ITEM, OSSL_PARAM, names};
+use crate::error::{self, CoreErrors, Error, Failure, Reason, Result};
+use crate::ffi::{self, OSSL_ALGORITHM, OSSL_ITEM, OSSL_PARAM, names};
 use crate::local::LocalCrypto;
 use crate::params::ParamsOut;
 
 pub struct ProviderContext {
-    handle: *const OSSL_CORE_HANDLE,
+    /// This instance's error upcalls (one instance per library context that loads akv).
+    errors: Option<CoreErrors>,
     settings: BTreeMap<String, String>,
     client: OnceLock<Result<Arc<Client>>>,
     local: OnceLock<Result<Arc<LocalCrypto>>>,
 }
 
-// SAFETY: the core handle is an opaque token only passed back to the core's thread-safe
-// upcalls; everything else is Send + Sync.
-unsafe impl Send for ProviderContext {}
-unsafe impl Sync for ProviderContext {}
-
 impl ProviderContext {
-    pub fn new(handle: *const OSSL_CORE_HANDLE, settings: BTreeMap<String, String>) -> Self {
+    pub fn new(errors: Option<CoreErrors>, settings: BTreeMap<String, String>) -> Self {
         ProviderContext {
-            handle,
+            errors,
             settings,
             client: OnceLock::new(),
             local: OnceLock::new(),
         }
     }
 
-    pub fn handle(&self) -> *const OSSL_CORE_HANDLE {
-        self.handle
+    /// Where this instance's errors go (`error::boundary`).
+    pub fn errors(&self) -> Option<&CoreErrors> {
+        self.errors.as_ref()
     }
 
     /// The one client of this provider context, built on first use from the openssl.cnf
@@ -61,10 +58,21 @@ impl ProviderContext {
             .clone()
     }
 
-    /// Borrows the context behind a `provctx` pointer handed back by OpenSSL.
+    /// The context behind a `provctx` pointer handed back by OpenSSL, for the duration of
+    /// one call.
     ///
     /// # Safety
     /// `provctx` is NULL or the pointer `OSSL_provider_init` returned, not yet torn down.
+    pub unsafe fn borrow<'a>(provctx: *mut c_void) -> Option<&'a ProviderContext> {
+        // SAFETY: per the contract, a live `Arc` allocation or NULL.
+        unsafe { (provctx as *const ProviderContext).as_ref() }
+    }
+
+    /// A strong reference to the context behind `provctx`, for an object that keeps it
+    /// (store, key, operation contexts).
+    ///
+    /// # Safety
+    /// As [`ProviderContext::borrow`].
     pub unsafe fn from_provctx(provctx: *mut c_void) -> Result<Arc<ProviderContext>> {
         if provctx.is_null() {
             return Err(Error::internal("missing provider context"));
@@ -81,6 +89,74 @@ impl ProviderContext {
     pub fn into_provctx(self: Arc<Self>) -> *mut c_void {
         Arc::into_raw(self) as *mut c_void
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Operation contexts: what `newctx` / `store_open` hand to OpenSSL
+// ---------------------------------------------------------------------------------------
+
+/// A boxed Rust value OpenSSL holds as an opaque context (signature, asym cipher, store). It
+/// knows the provider instance it belongs to, which is where its errors go.
+pub trait OperationCtx: Sized {
+    /// For the error raised when OpenSSL passes no context.
+    const WHAT: &'static str;
+
+    fn provider(&self) -> &ProviderContext;
+
+    fn into_raw(self) -> *mut c_void {
+        Box::into_raw(Box::new(self)) as *mut c_void
+    }
+}
+
+/// Runs the entry point `function` on the context behind `ctx`, its errors raised to the
+/// context's provider instance.
+///
+/// # Safety
+/// `ctx` is NULL or a pointer from [`OperationCtx::into_raw`] of a `C`, not yet freed, and
+/// not in use by another call.
+pub unsafe fn with_ctx<C: OperationCtx, T: Failure>(
+    function: &str,
+    ctx: *mut c_void,
+    body: impl FnOnce(&mut C) -> Result<T>,
+) -> T {
+    // SAFETY: per the contract.
+    let ctx = unsafe { (ctx as *mut C).as_mut() };
+    let errors = ctx.as_ref().and_then(|c| c.provider().errors()).copied();
+    error::boundary(function, errors.as_ref(), || {
+        body(ctx.ok_or_else(|| Error::internal(format!("{function}: no {}", C::WHAT)))?)
+    })
+}
+
+/// `newctx` / `open`: a context made by `make` for the instance behind `provctx`.
+///
+/// # Safety
+/// `provctx` is NULL or the pointer `OSSL_provider_init` returned, not yet torn down.
+pub unsafe fn new_ctx<C: OperationCtx>(
+    function: &str,
+    provctx: *mut c_void,
+    make: impl FnOnce(Arc<ProviderContext>) -> Result<C>,
+) -> *mut c_void {
+    // SAFETY: per the contract.
+    let errors = unsafe { ProviderContext::borrow(provctx) }.and_then(|p| p.errors());
+    error::boundary(function, errors, || {
+        // SAFETY: per the contract.
+        let provider = unsafe { ProviderContext::from_provctx(provctx) }?;
+        Ok(make(provider)?.into_raw())
+    })
+}
+
+/// `freectx` / `close`.
+///
+/// # Safety
+/// As [`with_ctx`]; OpenSSL frees each context once.
+pub unsafe fn free_ctx<C: OperationCtx>(function: &str, ctx: *mut c_void) {
+    error::boundary(function, None, || {
+        if !ctx.is_null() {
+            // SAFETY: per the contract, a Box made by `into_raw`.
+            drop(unsafe { Box::from_raw(ctx as *mut C) });
+        }
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -120,8 +196,10 @@ unsafe extern "C" fn provider_gettable_params(_provctx: *mut c_void) -> *const O
     GETTABLE_PARAMS.as_ptr()
 }
 
-unsafe extern "C" fn provider_get_params(_provctx: *mut c_void, params: *mut OSSL_PARAM) -> c_int {
-    crate::error::boundary("provider_get_params", || {
+unsafe extern "C" fn provider_get_params(provctx: *mut c_void, params: *mut OSSL_PARAM) -> c_int {
+    // SAFETY: OpenSSL passes our provctx.
+    let errors = unsafe { ProviderContext::borrow(provctx) }.and_then(|p| p.errors());
+    crate::error::boundary("provider_get_params", errors, || {
         // SAFETY: OpenSSL hands us an END-terminated, writable array.
         let out = unsafe { ParamsOut::new(params) };
         out.set_str(names::PROV_NAME, NAME)?;
@@ -155,15 +233,14 @@ unsafe extern "C" fn provider_get_reason_strings(_provctx: *mut c_void) -> *cons
 }
 
 unsafe extern "C" fn provider_teardown(provctx: *mut c_void) {
-    crate::error::boundary("provider_teardown", || {
-        if provctx.is_null() {
-            return Ok(());
+    crate::error::boundary("provider_teardown", None, || {
+        if !provctx.is_null() {
+            // SAFETY: `provctx` is the pointer OSSL_provider_init returned; teardown is called
+            // once and gives back the reference init handed out. The last store, key or
+            // operation context of this instance is gone by now (each holds a reference to
+            // the provider OpenSSL counts), so this frees it. No network happens here.
+            drop(unsafe { Arc::from_raw(provctx as *const ProviderContext) });
         }
-        // SAFETY: `provctx` is the pointer OSSL_provider_init returned; teardown is called once
-        // and gives back the reference init handed out. No network happens here.
-        let ctx = unsafe { Arc::from_raw(provctx as *const ProviderContext) };
-        crate::error::remove_sink(ctx.handle());
-        drop(ctx);
         Ok(())
     })
 }

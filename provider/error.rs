@@ -3,10 +3,9 @@
 //! boundary that every `extern "C"` entry point goes through.
 
 use std::ffi::{CString, c_char, c_int, c_void};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 
 use akv_client::KeyId;
-use parking_lot::RwLock;
 
 use crate::ffi::{
     self, OSSL_CORE_HANDLE, OSSL_ITEM, core_new_error_fn, core_set_error_debug_fn,
@@ -72,37 +71,45 @@ const fn reason_item(reason: Reason, text: &'static std::ffi::CStr) -> OSSL_ITEM
     }
 }
 
-/// A failure inside the provider: the reason code and one line a person can act on
-/// (naming the key and the cause). Never holds a secret.
+/// A failure inside the provider: the reason code, one line a person can act on (naming the
+/// key and the cause), and where in our source it was made (the file and line OpenSSL prints
+/// with the error). Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     pub reason: Reason,
     pub message: String,
+    pub location: &'static Location<'static>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    #[track_caller]
     pub fn new(reason: Reason, message: impl Into<String>) -> Error {
         Error {
             reason,
             message: message.into(),
+            location: Location::caller(),
         }
     }
 
+    #[track_caller]
     pub fn unsupported(message: impl Into<String>) -> Error {
         Error::new(Reason::Unsupported, message)
     }
 
+    #[track_caller]
     pub fn invalid_argument(message: impl Into<String>) -> Error {
         Error::new(Reason::InvalidArgument, message)
     }
 
+    #[track_caller]
     pub fn internal(message: impl Into<String>) -> Error {
         Error::new(Reason::Internal, message)
     }
 
     /// Maps a client error for an operation (`"load"`, `"sign"`, `"decrypt"`) on `key`.
+    #[track_caller]
     pub fn from_client(op: &str, key: &KeyId, err: &akv_client::Error) -> Error {
         use akv_client::Error as E;
         let key_desc = describe_key(key);
@@ -174,22 +181,22 @@ impl std::fmt::Display for Error {
 // Raising into OpenSSL's error queue
 // ---------------------------------------------------------------------------------------
 
-/// The core's error upcalls of the most recently initialised provider instance.
-/// `keymgmt_load` and a few other entry points get no provider context, so errors go
-/// through this one sink; every instance registers the same reason strings.
+/// The core's error upcalls of one provider instance, as its `OSSL_provider_init` received
+/// them. Each instance (one per library context that loads akv) keeps its own in its provider
+/// context, and every store, key and operation context of that instance reaches them from
+/// there: no global, no lock, nothing a second instance or a forked child can disturb.
 #[derive(Clone, Copy)]
-struct ErrorSink {
+pub struct CoreErrors {
     handle: *const OSSL_CORE_HANDLE,
     new_error: core_new_error_fn,
     set_error_debug: core_set_error_debug_fn,
     vset_error: core_vset_error_fn,
 }
 
-// SAFETY: the handle is only passed back to the core's own thread-safe error functions.
-unsafe impl Send for ErrorSink {}
-unsafe impl Sync for ErrorSink {}
-
-static SINK: RwLock<Option<ErrorSink>> = RwLock::new(None);
+// SAFETY: the handle is only passed back to the core's own thread-safe error functions, and
+// only while its instance is loaded (the provider context holding this value is alive).
+unsafe impl Send for CoreErrors {}
+unsafe impl Sync for CoreErrors {}
 
 unsafe extern "C" {
     /// provider/shim.c
@@ -201,51 +208,52 @@ unsafe extern "C" {
     );
 }
 
-pub fn install_sink(
-    handle: *const OSSL_CORE_HANDLE,
-    new_error: Option<core_new_error_fn>,
-    set_error_debug: Option<core_set_error_debug_fn>,
-    vset_error: Option<core_vset_error_fn>,
-) {
-    if let (Some(new_error), Some(set_error_debug), Some(vset_error)) =
-        (new_error, set_error_debug, vset_error)
-    {
-        *SINK.write() = Some(ErrorSink {
+impl CoreErrors {
+    /// `None` unless the core offered all three upcalls.
+    pub fn new(
+        handle: *const OSSL_CORE_HANDLE,
+        new_error: Option<core_new_error_fn>,
+        set_error_debug: Option<core_set_error_debug_fn>,
+        vset_error: Option<core_vset_error_fn>,
+    ) -> Option<CoreErrors> {
+        Some(CoreErrors {
             handle,
-            new_error,
-            set_error_debug,
-            vset_error,
-        });
+            new_error: new_error?,
+            set_error_debug: set_error_debug?,
+            vset_error: vset_error?,
+        })
+    }
+
+    /// Puts `err` on the calling thread's OpenSSL error queue, attributed to the entry point
+    /// `function` and to the line of our source that made the error.
+    fn raise(&self, function: &str, err: &Error) {
+        let message = CString::new(err.message.replace('\0', " ")).unwrap_or_default();
+        let function = CString::new(function).unwrap_or_default();
+        let file = CString::new(err.location.file()).unwrap_or_default();
+        let line = c_int::try_from(err.location.line()).unwrap_or(0);
+        // SAFETY: the upcalls come from the core's dispatch table for this handle, whose
+        // instance is loaded; every string is NUL-terminated and outlives the calls, which
+        // copy what they keep.
+        unsafe {
+            (self.new_error)(self.handle);
+            (self.set_error_debug)(self.handle, file.as_ptr(), line, function.as_ptr());
+            akv_shim_set_error(
+                self.vset_error,
+                self.handle,
+                err.reason as u32,
+                message.as_ptr(),
+            );
+        }
     }
 }
 
-/// Forgets the sink if it belongs to `handle` (provider teardown).
-pub fn remove_sink(handle: *const OSSL_CORE_HANDLE) {
-    let mut sink = SINK.write();
-    if sink.is_some_and(|s| s.handle == handle) {
-        *sink = None;
-    }
-}
-
-/// Puts `err` on OpenSSL's error queue, attributed to the entry point `function`.
-pub fn raise(function: &str, err: &Error) {
+/// Reports `err` from the entry point `function`: to the log, and to OpenSSL through
+/// `errors`, the upcalls of the instance the call belongs to (`None` when no instance can be
+/// named, e.g. for a key reference that is not ours).
+pub fn raise(function: &str, errors: Option<&CoreErrors>, err: &Error) {
     tracing::debug!(function, "{err}");
-    let Some(sink) = *SINK.read() else {
-        return;
-    };
-    let message = CString::new(err.message.replace('\0', " ")).unwrap_or_default();
-    let function = CString::new(function).unwrap_or_default();
-    // SAFETY: the upcalls come from the core's dispatch table for this handle; every string
-    // is NUL-terminated and outlives the calls, which copy what they keep.
-    unsafe {
-        (sink.new_error)(sink.handle);
-        (sink.set_error_debug)(sink.handle, c"provider".as_ptr(), 0, function.as_ptr());
-        akv_shim_set_error(
-            sink.vset_error,
-            sink.handle,
-            err.reason as u32,
-            message.as_ptr(),
-        );
+    if let Some(errors) = errors {
+        errors.raise(function, err);
     }
 }
 
@@ -280,14 +288,19 @@ impl<T> Failure for *const T {
     }
 }
 
-/// Runs the body of the `extern "C"` entry point `function`: an `Err` is raised into
-/// OpenSSL's error queue and a panic is caught and raised as an internal error; both return
-/// the entry point's failure value. Nothing unwinds into C.
-pub fn boundary<T: Failure>(function: &str, body: impl FnOnce() -> Result<T>) -> T {
+/// Runs the body of the `extern "C"` entry point `function`: an `Err` is raised through
+/// `errors` (the upcalls of the provider instance the call belongs to) and a panic is caught
+/// and raised as an internal error; both return the entry point's failure value. Nothing
+/// unwinds into C.
+pub fn boundary<T: Failure>(
+    function: &str,
+    errors: Option<&CoreErrors>,
+    body: impl FnOnce() -> Result<T>,
+) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => value,
         Ok(Err(err)) => {
-            raise(function, &err);
+            raise(function, errors, &err);
             T::failure()
         }
         Err(panic) => {
@@ -298,6 +311,7 @@ pub fn boundary<T: Failure>(function: &str, body: impl FnOnce() -> Result<T>) ->
                 .unwrap_or_else(|| "unknown panic".to_string());
             raise(
                 function,
+                errors,
                 &Error::internal(format!("internal error in {function}: {what}")),
             );
             T::failure()
@@ -311,15 +325,15 @@ mod tests {
 
     #[test]
     fn boundary_turns_a_panic_into_the_failure_value() {
-        let ret: c_int = boundary("test", || -> Result<c_int> { panic!("boom") });
+        let ret: c_int = boundary("test", None, || -> Result<c_int> { panic!("boom") });
         assert_eq!(ret, 0);
-        let ptr: *mut u8 = boundary("test", || -> Result<*mut u8> { panic!("boom") });
+        let ptr: *mut u8 = boundary("test", None, || -> Result<*mut u8> { panic!("boom") });
         assert!(ptr.is_null());
     }
 
     #[test]
     fn boundary_passes_success_through() {
-        assert_eq!(boundary("test", || Ok(1 as c_int)), 1);
+        assert_eq!(boundary("test", None, || Ok(1 as c_int)), 1);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use akv_client::{Client, Curve, Key, KeyId, KeyOperation, PublicKey};
 
 use crate::context::ProviderContext;
 use crate::digest::Digest;
-use crate::error::{Error, Reason, Result, describe_key};
+use crate::error::{self, Error, Failure, Reason, Result, describe_key};
 use crate::local::LocalKey;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,10 +254,20 @@ pub fn into_keydata(key: Arc<AkvKey>) -> *mut c_void {
     Arc::into_raw(key) as *mut c_void
 }
 
-/// A new strong reference to the key behind keydata (which stays owned by OpenSSL).
+/// The key behind keydata, for the duration of one call.
 ///
 /// # Safety
 /// `keydata` is NULL or a pointer from [`into_keydata`] not yet freed.
+pub unsafe fn keydata_ref<'a>(keydata: *const c_void) -> Option<&'a AkvKey> {
+    // SAFETY: per the contract, a live `Arc` allocation or NULL.
+    unsafe { (keydata as *const AkvKey).as_ref() }
+}
+
+/// A new strong reference to the key behind keydata (which stays owned by OpenSSL), for an
+/// object that keeps the key (an operation context, a duplicate).
+///
+/// # Safety
+/// As [`keydata_ref`].
 pub unsafe fn borrow_keydata(keydata: *const c_void) -> Result<Arc<AkvKey>> {
     if keydata.is_null() {
         return Err(Error::invalid_argument("no key"));
@@ -273,12 +283,29 @@ pub unsafe fn borrow_keydata(keydata: *const c_void) -> Result<Arc<AkvKey>> {
 /// Releases the reference [`into_keydata`] handed out.
 ///
 /// # Safety
-/// As [`borrow_keydata`]; OpenSSL frees each keydata once.
+/// As [`keydata_ref`]; OpenSSL frees each keydata once.
 pub unsafe fn free_keydata(keydata: *mut c_void) {
     if !keydata.is_null() {
         // SAFETY: per the contract.
         drop(unsafe { Arc::from_raw(keydata as *const AkvKey) });
     }
+}
+
+/// Runs the keymgmt entry point `function` on the key behind `keydata`, its errors raised to
+/// the key's provider instance.
+///
+/// # Safety
+/// As [`keydata_ref`].
+pub unsafe fn with_key<T: Failure>(
+    function: &str,
+    keydata: *const c_void,
+    body: impl FnOnce(&AkvKey) -> Result<T>,
+) -> T {
+    // SAFETY: per the contract.
+    let key = unsafe { keydata_ref(keydata) };
+    error::boundary(function, key.and_then(|k| k.provider.errors()), || {
+        body(key.ok_or_else(|| Error::invalid_argument(format!("{function}: no key")))?)
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! libcrypto run signatures and decryption through us.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::Arc;
 
 use akv_client::PublicKey;
 
@@ -15,14 +14,17 @@ use crate::ffi::{
     self, OSSL_ALGORITHM, OSSL_CALLBACK, OSSL_DISPATCH, OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS,
     OSSL_KEYMGMT_SELECT_PRIVATE_KEY, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, OSSL_PARAM, names,
 };
-use crate::key::{self, AkvKey, KeyKind, KeyReference};
+use crate::key::{self, AkvKey, KeyKind, KeyReference, with_key};
 use crate::params::{ParamBuilder, ParamsOut};
 
 unsafe extern "C" fn keymgmt_load(reference: *const c_void, reference_sz: usize) -> *mut c_void {
-    error::boundary("keymgmt_load", || {
-        // SAFETY: OpenSSL passes the reference bytes our store emitted (or someone else's,
-        // which `resolve` rejects by size and magic).
-        let key = unsafe { KeyReference::resolve(reference, reference_sz) }.ok_or_else(|| {
+    // SAFETY: OpenSSL passes the reference bytes our store emitted (or someone else's, which
+    // `resolve` rejects by size and magic). No provctx comes with them: the key names its
+    // provider instance, and a reference that is not ours has none to report to.
+    let key = unsafe { KeyReference::resolve(reference, reference_sz) };
+    let errors = key.as_ref().and_then(|k| k.provider.errors()).copied();
+    error::boundary("keymgmt_load", errors.as_ref(), || {
+        let key = key.ok_or_else(|| {
             Error::internal("keymgmt_load: not a reference made by the akv store")
         })?;
         Ok(key::into_keydata(key))
@@ -30,7 +32,7 @@ unsafe extern "C" fn keymgmt_load(reference: *const c_void, reference_sz: usize)
 }
 
 unsafe extern "C" fn keymgmt_free(keydata: *mut c_void) {
-    error::boundary("keymgmt_free", || {
+    error::boundary("keymgmt_free", None, || {
         // SAFETY: OpenSSL frees each keydata it got from load/dup exactly once.
         unsafe { key::free_keydata(keydata) };
         Ok(())
@@ -38,11 +40,12 @@ unsafe extern "C" fn keymgmt_free(keydata: *mut c_void) {
 }
 
 unsafe extern "C" fn keymgmt_dup(keydata: *const c_void, _selection: c_int) -> *mut c_void {
-    error::boundary("keymgmt_dup", || {
-        // SAFETY: `keydata` is ours; immutable, so a duplicate is another reference.
-        let key = unsafe { key::borrow_keydata(keydata) }?;
-        Ok(key::into_keydata(key))
-    })
+    // SAFETY: `keydata` is ours; a key is immutable, so a duplicate is another reference.
+    unsafe {
+        with_key("keymgmt_dup", keydata, |_| {
+            Ok(key::into_keydata(key::borrow_keydata(keydata)?))
+        })
+    }
 }
 
 /// We hold the public key, "the private key" (remotely) and, for EC, the group.
@@ -55,19 +58,21 @@ unsafe extern "C" fn keymgmt_match(
     k2: *const c_void,
     selection: c_int,
 ) -> c_int {
-    error::boundary("keymgmt_match", || {
-        // SAFETY: both are our keydata (OpenSSL matches within one keymgmt).
-        let (a, b) = unsafe { (key::borrow_keydata(k1)?, key::borrow_keydata(k2)?) };
-        let keys_selected =
-            selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
-        let same = if keys_selected {
-            a.key.public == b.key.public
-        } else {
-            // Domain parameters only: the same curve (RSA has none).
-            a.kind == b.kind || (a.is_rsa() && b.is_rsa())
-        };
-        Ok(c_int::from(same))
-    })
+    // SAFETY: both are our keydata (OpenSSL matches within one keymgmt).
+    unsafe {
+        with_key("keymgmt_match", k1, |a| {
+            let b = key::keydata_ref(k2).ok_or_else(|| Error::invalid_argument("no key"))?;
+            let keys_selected =
+                selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
+            let same = if keys_selected {
+                a.key.public == b.key.public
+            } else {
+                // Domain parameters only: the same curve (RSA has none).
+                a.kind == b.kind || (a.is_rsa() && b.is_rsa())
+            };
+            Ok(c_int::from(same))
+        })
+    }
 }
 
 fn public_params(key: &AkvKey, selection: c_int) -> ParamBuilder {
@@ -98,21 +103,22 @@ unsafe extern "C" fn keymgmt_export(
     param_cb: Option<OSSL_CALLBACK>,
     cbarg: *mut c_void,
 ) -> c_int {
-    error::boundary("keymgmt_export", || {
-        // The private half never leaves the service. Failing here, quietly, is what sends
-        // libcrypto back to our own signature and cipher implementations.
-        if selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY != 0 {
-            return Ok(0);
-        }
-        // SAFETY: `keydata` is ours.
-        let key = unsafe { key::borrow_keydata(keydata) }?;
-        let Some(param_cb) = param_cb else {
-            return Ok(0);
-        };
-        let mut params = public_params(&key, selection);
-        // SAFETY: OpenSSL's callback; `params` outlives the call.
-        Ok(unsafe { param_cb(params.build(), cbarg) })
-    })
+    // SAFETY: `keydata` is ours.
+    unsafe {
+        with_key("keymgmt_export", keydata, |key| {
+            // The private half never leaves the service. Failing here, quietly, is what sends
+            // libcrypto back to our own signature and cipher implementations.
+            if selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY != 0 {
+                return Ok(0);
+            }
+            let Some(param_cb) = param_cb else {
+                return Ok(0);
+            };
+            let mut params = public_params(key, selection);
+            // SAFETY: OpenSSL's callback; `params` outlives the call.
+            Ok(param_cb(params.build(), cbarg))
+        })
+    }
 }
 
 static RSA_EXPORT_TYPES: [OSSL_PARAM; 3] = [
@@ -145,7 +151,7 @@ unsafe extern "C" fn ec_export_types(selection: c_int) -> *const OSSL_PARAM {
     }
 }
 
-fn get_params(key: &Arc<AkvKey>, out: ParamsOut) -> Result<()> {
+fn get_params(key: &AkvKey, out: ParamsOut) -> Result<()> {
     out.set_int(names::PKEY_BITS, key.bits() as c_int)?;
     out.set_int(names::PKEY_SECURITY_BITS, key.security_bits() as c_int)?;
     out.set_int(names::PKEY_MAX_SIZE, key.max_signature_size() as c_int)?;
@@ -172,12 +178,13 @@ fn get_params(key: &Arc<AkvKey>, out: ParamsOut) -> Result<()> {
 }
 
 unsafe extern "C" fn keymgmt_get_params(keydata: *mut c_void, params: *mut OSSL_PARAM) -> c_int {
-    error::boundary("keymgmt_get_params", || {
-        // SAFETY: `keydata` is ours; `params` is OpenSSL's writable array.
-        let key = unsafe { key::borrow_keydata(keydata) }?;
-        get_params(&key, unsafe { ParamsOut::new(params) })?;
-        Ok(1)
-    })
+    // SAFETY: `keydata` is ours; `params` is OpenSSL's writable, END-terminated array.
+    unsafe {
+        with_key("keymgmt_get_params", keydata, |key| {
+            get_params(key, ParamsOut::new(params))?;
+            Ok(1)
+        })
+    }
 }
 
 static RSA_GETTABLE_PARAMS: [OSSL_PARAM; 7] = [

@@ -13,6 +13,7 @@
 extern crate openssl_sys;
 
 pub mod asym_cipher;
+pub mod buffers;
 pub mod config;
 pub mod context;
 pub mod der;
@@ -45,42 +46,42 @@ pub unsafe extern "C" fn OSSL_provider_init(
     out: *mut *const OSSL_DISPATCH,
     provctx: *mut *mut c_void,
 ) -> c_int {
-    error::boundary("OSSL_provider_init", || {
+    let mut get_params: Option<core_get_params_fn> = None;
+    let mut new_error: Option<core_new_error_fn> = None;
+    let mut set_error_debug: Option<core_set_error_debug_fn> = None;
+    let mut vset_error: Option<ffi::core_vset_error_fn> = None;
+    let mut entry = core_in;
+    // SAFETY: `core_in` is the core's dispatch table, terminated by function_id 0; each
+    // function is cast back to the signature core_dispatch.h declares for its id.
+    unsafe {
+        while !entry.is_null() && (*entry).function_id != 0 {
+            let f = (*entry).function;
+            match (*entry).function_id {
+                ffi::OSSL_FUNC_CORE_GET_PARAMS => {
+                    get_params = f.map(|f| std::mem::transmute::<ffi::GenericFn, _>(f))
+                }
+                ffi::OSSL_FUNC_CORE_NEW_ERROR => {
+                    new_error = f.map(|f| std::mem::transmute::<ffi::GenericFn, _>(f))
+                }
+                ffi::OSSL_FUNC_CORE_SET_ERROR_DEBUG => {
+                    set_error_debug = f.map(|f| std::mem::transmute::<ffi::GenericFn, _>(f))
+                }
+                ffi::OSSL_FUNC_CORE_VSET_ERROR => vset_error = f,
+                _ => {}
+            }
+            entry = entry.add(1);
+        }
+    }
+    let errors = error::CoreErrors::new(handle, new_error, set_error_debug, vset_error);
+    error::boundary("OSSL_provider_init", errors.as_ref(), || {
         if out.is_null() || provctx.is_null() {
             return Err(error::Error::internal(
                 "OSSL_provider_init: NULL out argument",
             ));
         }
-        let mut get_params: Option<core_get_params_fn> = None;
-        let mut new_error: Option<core_new_error_fn> = None;
-        let mut set_error_debug: Option<core_set_error_debug_fn> = None;
-        let mut vset_error: Option<ffi::core_vset_error_fn> = None;
-        let mut entry = core_in;
-        // SAFETY: `core_in` is the core's dispatch table, terminated by function_id 0; each
-        // function is cast back to the signature core_dispatch.h declares for its id.
-        unsafe {
-            while !entry.is_null() && (*entry).function_id != 0 {
-                let f = (*entry).function;
-                match (*entry).function_id {
-                    ffi::OSSL_FUNC_CORE_GET_PARAMS => {
-                        get_params = f.map(|f| std::mem::transmute::<ffi::GenericFn, _>(f))
-                    }
-                    ffi::OSSL_FUNC_CORE_NEW_ERROR => {
-                        new_error = f.map(|f| std::mem::transmute::<ffi::GenericFn, _>(f))
-                    }
-                    ffi::OSSL_FUNC_CORE_SET_ERROR_DEBUG => {
-                        set_error_debug = f.map(|f| std::mem::transmute::<ffi::GenericFn, _>(f))
-                    }
-                    ffi::OSSL_FUNC_CORE_VSET_ERROR => vset_error = f,
-                    _ => {}
-                }
-                entry = entry.add(1);
-            }
-        }
-        error::install_sink(handle, new_error, set_error_debug, vset_error);
         // SAFETY: `handle` and `get_params` come straight from the core.
         let settings = unsafe { config::read_settings(handle, get_params) };
-        let ctx = Arc::new(context::ProviderContext::new(handle, settings));
+        let ctx = Arc::new(context::ProviderContext::new(errors, settings));
         // SAFETY: both out pointers were checked non-NULL above.
         unsafe {
             *out = context::DISPATCH.as_ptr();

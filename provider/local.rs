@@ -29,6 +29,7 @@ pub struct LocalCrypto {
 unsafe impl Send for LocalCrypto {}
 unsafe impl Sync for LocalCrypto {}
 
+#[track_caller]
 fn local_error(what: &str) -> Error {
     Error::new(Reason::LocalCrypto, what.to_string())
 }

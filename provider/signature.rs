@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use akv_client::{KeyOperation, SignatureAlgorithm};
 
-use crate::context::ProviderContext;
+use crate::buffers;
+use crate::context::{self, OperationCtx, ProviderContext, with_ctx};
 use crate::der;
 use crate::digest::Digest;
-use crate::error::{self, Error, Reason, Result};
+use crate::error::{Error, Reason, Result};
 use crate::ffi::{self, OSSL_ALGORITHM, OSSL_DISPATCH, OSSL_PARAM, names};
 use crate::key::{self, AkvKey, KeyKind, curve_digest};
 use crate::local::{Hasher, LocalParams};
@@ -95,6 +96,21 @@ impl SignatureCtx {
         self.key
             .as_ref()
             .ok_or_else(|| Error::invalid_argument("signature operation not initialised"))
+    }
+
+    fn hasher_mut(&mut self) -> Result<&mut Hasher> {
+        self.hasher
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("digest-sign/verify operation not initialised"))
+    }
+
+    /// The digest and the hash of everything a digest-sign/verify operation was given so far
+    /// (the running hash keeps going: `final` may be called again).
+    fn running_hash(&self) -> Result<(Digest, Vec<u8>)> {
+        let hasher = self.hasher.as_ref().ok_or_else(|| {
+            Error::invalid_argument("digest-sign/verify operation not initialised")
+        })?;
+        Ok((hasher.digest(), hasher.finish()?))
     }
 
     /// Sign/verify init and digest-sign/verify init: no network here.
@@ -448,48 +464,46 @@ fn pad_mode_name(mode: &IntOrString) -> String {
 // Entry points
 // ---------------------------------------------------------------------------------------
 
-/// # Safety
-/// `ctx` is NULL or a context from `newctx`/`dupctx` not yet freed.
-unsafe fn ctx_mut<'a>(ctx: *mut c_void) -> Result<&'a mut SignatureCtx> {
-    // SAFETY: per the contract.
-    unsafe { (ctx as *mut SignatureCtx).as_mut() }
-        .ok_or_else(|| Error::internal("no signature context"))
-}
+impl OperationCtx for SignatureCtx {
+    const WHAT: &'static str = "signature context";
 
-fn newctx(provctx: *mut c_void, family: Family) -> *mut c_void {
-    error::boundary("signature_newctx", || {
-        // SAFETY: OpenSSL passes our provctx.
-        let provider = unsafe { ProviderContext::from_provctx(provctx) }?;
-        Ok(Box::into_raw(Box::new(SignatureCtx::new(provider, family))) as *mut c_void)
-    })
+    fn provider(&self) -> &ProviderContext {
+        &self.provider
+    }
 }
 
 unsafe extern "C" fn rsa_newctx(provctx: *mut c_void, _propq: *const c_char) -> *mut c_void {
-    newctx(provctx, Family::Rsa)
+    // SAFETY: OpenSSL passes our provctx.
+    unsafe {
+        context::new_ctx("signature_newctx", provctx, |p| {
+            Ok(SignatureCtx::new(p, Family::Rsa))
+        })
+    }
 }
 
 unsafe extern "C" fn ecdsa_newctx(provctx: *mut c_void, _propq: *const c_char) -> *mut c_void {
-    newctx(provctx, Family::Ecdsa)
+    // SAFETY: OpenSSL passes our provctx.
+    unsafe {
+        context::new_ctx("signature_newctx", provctx, |p| {
+            Ok(SignatureCtx::new(p, Family::Ecdsa))
+        })
+    }
 }
 
 unsafe extern "C" fn signature_freectx(ctx: *mut c_void) {
-    error::boundary("signature_freectx", || {
-        if !ctx.is_null() {
-            // SAFETY: a Box from newctx/dupctx, freed once by OpenSSL.
-            drop(unsafe { Box::from_raw(ctx as *mut SignatureCtx) });
-        }
-        Ok(())
-    })
+    // SAFETY: a context from newctx/dupctx, freed once.
+    unsafe { context::free_ctx::<SignatureCtx>("signature_freectx", ctx) }
 }
 
 /// Mandatory on OpenSSL 3.0: `EVP_DigestSignFinal` finalises a duplicate. Copies the running
 /// hash.
 unsafe extern "C" fn signature_dupctx(ctx: *mut c_void) -> *mut c_void {
-    error::boundary("signature_dupctx", || {
-        // SAFETY: OpenSSL passes a live context.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        Ok(Box::into_raw(Box::new(ctx.try_clone()?)) as *mut c_void)
-    })
+    // SAFETY: a live context.
+    unsafe {
+        with_ctx("signature_dupctx", ctx, |c: &mut SignatureCtx| {
+            Ok(c.try_clone()?.into_raw())
+        })
+    }
 }
 
 fn md_name(mdname: *const c_char) -> Option<String> {
@@ -501,19 +515,52 @@ fn md_name(mdname: *const c_char) -> Option<String> {
     })
 }
 
+/// The four `*_init` entry points. No network here.
+///
+/// # Safety
+/// `ctx` is a live context; `provkey` NULL or our keymgmt's key; `mdname` NULL or a
+/// NUL-terminated name; `params` NULL or END-terminated.
+unsafe fn init(
+    function: &str,
+    ctx: *mut c_void,
+    provkey: *mut c_void,
+    operation: Operation,
+    streaming: bool,
+    mdname: *const c_char,
+    params: *const OSSL_PARAM,
+) -> c_int {
+    // SAFETY: per the contract.
+    unsafe {
+        with_ctx(function, ctx, |c: &mut SignatureCtx| {
+            c.init(
+                provkey,
+                operation,
+                md_name(mdname),
+                streaming,
+                Params::new(params),
+            )?;
+            Ok(1)
+        })
+    }
+}
+
 unsafe extern "C" fn signature_sign_init(
     ctx: *mut c_void,
     provkey: *mut c_void,
     params: *const OSSL_PARAM,
 ) -> c_int {
-    error::boundary("signature_sign_init", || {
-        // SAFETY: live context; `params` is NULL or an END-terminated array.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.init(provkey, Operation::Sign, None, false, unsafe {
-            Params::new(params)
-        })?;
-        Ok(1)
-    })
+    // SAFETY: OpenSSL's arguments, as `init` requires.
+    unsafe {
+        init(
+            "signature_sign_init",
+            ctx,
+            provkey,
+            Operation::Sign,
+            false,
+            std::ptr::null(),
+            params,
+        )
+    }
 }
 
 unsafe extern "C" fn signature_verify_init(
@@ -521,14 +568,18 @@ unsafe extern "C" fn signature_verify_init(
     provkey: *mut c_void,
     params: *const OSSL_PARAM,
 ) -> c_int {
-    error::boundary("signature_verify_init", || {
-        // SAFETY: as in sign_init.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.init(provkey, Operation::Verify, None, false, unsafe {
-            Params::new(params)
-        })?;
-        Ok(1)
-    })
+    // SAFETY: OpenSSL's arguments, as `init` requires.
+    unsafe {
+        init(
+            "signature_verify_init",
+            ctx,
+            provkey,
+            Operation::Verify,
+            false,
+            std::ptr::null(),
+            params,
+        )
+    }
 }
 
 unsafe extern "C" fn signature_digest_sign_init(
@@ -537,13 +588,18 @@ unsafe extern "C" fn signature_digest_sign_init(
     provkey: *mut c_void,
     params: *const OSSL_PARAM,
 ) -> c_int {
-    error::boundary("signature_digest_sign_init", || {
-        // SAFETY: as in sign_init.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let params = unsafe { Params::new(params) };
-        ctx.init(provkey, Operation::Sign, md_name(mdname), true, params)?;
-        Ok(1)
-    })
+    // SAFETY: OpenSSL's arguments, as `init` requires.
+    unsafe {
+        init(
+            "signature_digest_sign_init",
+            ctx,
+            provkey,
+            Operation::Sign,
+            true,
+            mdname,
+            params,
+        )
+    }
 }
 
 unsafe extern "C" fn signature_digest_verify_init(
@@ -552,58 +608,18 @@ unsafe extern "C" fn signature_digest_verify_init(
     provkey: *mut c_void,
     params: *const OSSL_PARAM,
 ) -> c_int {
-    error::boundary("signature_digest_verify_init", || {
-        // SAFETY: as in sign_init.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let params = unsafe { Params::new(params) };
-        ctx.init(provkey, Operation::Verify, md_name(mdname), true, params)?;
-        Ok(1)
-    })
-}
-
-/// # Safety
-/// `ptr` points at `len` readable bytes (or `len` is 0).
-unsafe fn input<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if ptr.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: per the contract.
-        unsafe { std::slice::from_raw_parts(ptr, len) }
-    }
-}
-
-/// Writes a signature into OpenSSL's buffer, or answers the size query.
-///
-/// # Safety
-/// `sig` is NULL or has `sigsize` writable bytes; `siglen` is writable.
-unsafe fn output(
-    sig: *mut u8,
-    siglen: *mut usize,
-    sigsize: usize,
-    produce: impl FnOnce() -> Result<Vec<u8>>,
-    max_size: usize,
-) -> Result<c_int> {
-    if siglen.is_null() {
-        return Err(Error::internal("no signature length pointer"));
-    }
-    if sig.is_null() {
-        // SAFETY: checked non-NULL.
-        unsafe { *siglen = max_size };
-        return Ok(1);
-    }
-    let signature = produce()?;
-    if signature.len() > sigsize {
-        return Err(Error::invalid_argument(format!(
-            "signature buffer too small: {} bytes needed, {sigsize} given",
-            signature.len()
-        )));
-    }
-    // SAFETY: `sig` has `sigsize` >= signature.len() writable bytes.
+    // SAFETY: OpenSSL's arguments, as `init` requires.
     unsafe {
-        std::ptr::copy_nonoverlapping(signature.as_ptr(), sig, signature.len());
-        *siglen = signature.len();
+        init(
+            "signature_digest_verify_init",
+            ctx,
+            provkey,
+            Operation::Verify,
+            true,
+            mdname,
+            params,
+        )
     }
-    Ok(1)
 }
 
 unsafe extern "C" fn signature_sign(
@@ -614,24 +630,17 @@ unsafe extern "C" fn signature_sign(
     tbs: *const u8,
     tbslen: usize,
 ) -> c_int {
-    error::boundary("signature_sign", || {
-        // SAFETY: live context; OpenSSL's buffers as documented for OSSL_FUNC_signature_sign.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let max = ctx.key()?.max_signature_size();
-        let tbs = unsafe { input(tbs, tbslen) };
-        unsafe {
-            output(
-                sig,
-                siglen,
-                sigsize,
-                || {
-                    let digest = ctx.digest_for_input(tbs.len())?;
-                    ctx.sign_digest(digest, tbs)
-                },
-                max,
-            )
-        }
-    })
+    // SAFETY: a live context; OpenSSL's buffers as OSSL_FUNC_signature_sign documents.
+    unsafe {
+        with_ctx("signature_sign", ctx, |c: &mut SignatureCtx| {
+            let max = c.key()?.max_signature_size();
+            let tbs = buffers::input(tbs, tbslen);
+            buffers::output(sig, siglen, sigsize, max, || {
+                let digest = c.digest_for_input(tbs.len())?;
+                c.sign_digest(digest, tbs)
+            })
+        })
+    }
 }
 
 unsafe extern "C" fn signature_verify(
@@ -641,13 +650,14 @@ unsafe extern "C" fn signature_verify(
     tbs: *const u8,
     tbslen: usize,
 ) -> c_int {
-    error::boundary("signature_verify", || {
-        // SAFETY: live context; input buffers as documented.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let (sig, tbs) = unsafe { (input(sig, siglen), input(tbs, tbslen)) };
-        let digest = ctx.digest_for_input(tbs.len())?;
-        Ok(c_int::from(ctx.verify_digest(digest, tbs, sig)?))
-    })
+    // SAFETY: a live context; input buffers as documented.
+    unsafe {
+        with_ctx("signature_verify", ctx, |c: &mut SignatureCtx| {
+            let (sig, tbs) = (buffers::input(sig, siglen), buffers::input(tbs, tbslen));
+            let digest = c.digest_for_input(tbs.len())?;
+            Ok(c_int::from(c.verify_digest(digest, tbs, sig)?))
+        })
+    }
 }
 
 unsafe extern "C" fn signature_digest_update(
@@ -655,16 +665,13 @@ unsafe extern "C" fn signature_digest_update(
     data: *const u8,
     len: usize,
 ) -> c_int {
-    error::boundary("signature_digest_update", || {
-        // SAFETY: live context; `data` has `len` readable bytes.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let data = unsafe { input(data, len) };
-        ctx.hasher
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("digest operation not initialised"))?
-            .update(data)?;
-        Ok(1)
-    })
+    // SAFETY: a live context; `data` has `len` readable bytes.
+    unsafe {
+        with_ctx("signature_digest_update", ctx, |c: &mut SignatureCtx| {
+            c.hasher_mut()?.update(buffers::input(data, len))?;
+            Ok(1)
+        })
+    }
 }
 
 unsafe extern "C" fn signature_digest_sign_final(
@@ -673,27 +680,20 @@ unsafe extern "C" fn signature_digest_sign_final(
     siglen: *mut usize,
     sigsize: usize,
 ) -> c_int {
-    error::boundary("signature_digest_sign_final", || {
-        // SAFETY: live context; OpenSSL's output buffers.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let max = ctx.key()?.max_signature_size();
-        unsafe {
-            output(
-                sig,
-                siglen,
-                sigsize,
-                || {
-                    let hasher = ctx
-                        .hasher
-                        .as_ref()
-                        .ok_or_else(|| Error::invalid_argument("digest-sign not initialised"))?;
-                    let hash = hasher.finish()?;
-                    ctx.sign_digest(hasher.digest(), &hash)
-                },
-                max,
-            )
-        }
-    })
+    // SAFETY: a live context; OpenSSL's output buffers.
+    unsafe {
+        with_ctx(
+            "signature_digest_sign_final",
+            ctx,
+            |c: &mut SignatureCtx| {
+                let max = c.key()?.max_signature_size();
+                buffers::output(sig, siglen, sigsize, max, || {
+                    let (digest, hash) = c.running_hash()?;
+                    c.sign_digest(digest, &hash)
+                })
+            },
+        )
+    }
 }
 
 unsafe extern "C" fn signature_digest_verify_final(
@@ -701,42 +701,41 @@ unsafe extern "C" fn signature_digest_verify_final(
     sig: *const u8,
     siglen: usize,
 ) -> c_int {
-    error::boundary("signature_digest_verify_final", || {
-        // SAFETY: live context; `sig` has `siglen` readable bytes.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        let sig = unsafe { input(sig, siglen) };
-        let hasher = ctx
-            .hasher
-            .as_ref()
-            .ok_or_else(|| Error::invalid_argument("digest-verify not initialised"))?;
-        let hash = hasher.finish()?;
-        Ok(c_int::from(ctx.verify_digest(
-            hasher.digest(),
-            &hash,
-            sig,
-        )?))
-    })
+    // SAFETY: a live context; `sig` has `siglen` readable bytes.
+    unsafe {
+        with_ctx(
+            "signature_digest_verify_final",
+            ctx,
+            |c: &mut SignatureCtx| {
+                let (digest, hash) = c.running_hash()?;
+                let sig = buffers::input(sig, siglen);
+                Ok(c_int::from(c.verify_digest(digest, &hash, sig)?))
+            },
+        )
+    }
 }
 
 unsafe extern "C" fn signature_set_ctx_params(
     ctx: *mut c_void,
     params: *const OSSL_PARAM,
 ) -> c_int {
-    error::boundary("signature_set_ctx_params", || {
-        // SAFETY: live context; END-terminated array.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.set_params(unsafe { Params::new(params) })?;
-        Ok(1)
-    })
+    // SAFETY: a live context; `params` NULL or END-terminated.
+    unsafe {
+        with_ctx("signature_set_ctx_params", ctx, |c: &mut SignatureCtx| {
+            c.set_params(Params::new(params))?;
+            Ok(1)
+        })
+    }
 }
 
 unsafe extern "C" fn signature_get_ctx_params(ctx: *mut c_void, params: *mut OSSL_PARAM) -> c_int {
-    error::boundary("signature_get_ctx_params", || {
-        // SAFETY: live context; writable END-terminated array.
-        let ctx = unsafe { ctx_mut(ctx) }?;
-        ctx.get_params(unsafe { ParamsOut::new(params) })?;
-        Ok(1)
-    })
+    // SAFETY: a live context; a writable END-terminated array.
+    unsafe {
+        with_ctx("signature_get_ctx_params", ctx, |c: &mut SignatureCtx| {
+            c.get_params(ParamsOut::new(params))?;
+            Ok(1)
+        })
+    }
 }
 
 static RSA_SETTABLE_CTX_PARAMS: [OSSL_PARAM; 7] = [
@@ -846,7 +845,7 @@ mod tests {
     use crate::params::ParamBuilder;
 
     fn rsa_sign_ctx() -> SignatureCtx {
-        let provider = Arc::new(ProviderContext::new(std::ptr::null(), Default::default()));
+        let provider = Arc::new(ProviderContext::new(None, Default::default()));
         let mut ctx = SignatureCtx::new(provider, Family::Rsa);
         ctx.operation = Some(Operation::Sign);
         ctx

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use akv_client::KeyId;
 
-use crate::context::ProviderContext;
-use crate::error::{self, Error, Reason, Result};
+use crate::context::{self, OperationCtx, ProviderContext, with_ctx};
+use crate::error::{Error, Reason, Result};
 use crate::ffi::{
     self, OSSL_ALGORITHM, OSSL_CALLBACK, OSSL_DISPATCH, OSSL_PARAM, OSSL_PASSPHRASE_CALLBACK, names,
 };
@@ -79,18 +79,24 @@ impl StoreCtx {
     }
 }
 
+impl OperationCtx for StoreCtx {
+    const WHAT: &'static str = "store context";
+
+    fn provider(&self) -> &ProviderContext {
+        &self.provider
+    }
+}
+
 unsafe extern "C" fn store_open(provctx: *mut c_void, uri: *const c_char) -> *mut c_void {
-    error::boundary("store_open", || {
-        // SAFETY: OpenSSL passes our provctx.
-        let provider = unsafe { ProviderContext::from_provctx(provctx) }?;
-        if uri.is_null() {
-            return Err(Error::new(Reason::InvalidUri, "no URI given"));
-        }
-        // SAFETY: OpenSSL passes a NUL-terminated URI.
-        let uri = unsafe { CStr::from_ptr(uri) }.to_string_lossy();
-        let ctx = StoreCtx::open(provider, &uri)?;
-        Ok(Box::into_raw(Box::new(ctx)) as *mut c_void)
-    })
+    // SAFETY: OpenSSL passes our provctx and NULL or a NUL-terminated URI.
+    unsafe {
+        context::new_ctx("store_open", provctx, |provider| {
+            if uri.is_null() {
+                return Err(Error::new(Reason::InvalidUri, "no URI given"));
+            }
+            StoreCtx::open(provider, &CStr::from_ptr(uri).to_string_lossy())
+        })
+    }
 }
 
 unsafe extern "C" fn store_load(
@@ -100,36 +106,34 @@ unsafe extern "C" fn store_load(
     _pw_cb: Option<OSSL_PASSPHRASE_CALLBACK>,
     _pw_cbarg: *mut c_void,
 ) -> c_int {
-    error::boundary("store_load", || {
-        // SAFETY: `loaderctx` is the Box from store_open, not yet closed.
-        let ctx = unsafe { (loaderctx as *mut StoreCtx).as_mut() }
-            .ok_or_else(|| Error::internal("store_load: no loader context"))?;
-        let Some(object_cb) = object_cb else {
-            ctx.state = State::Failed;
-            return Err(Error::internal("store_load: no object callback"));
-        };
-        ctx.load(object_cb, object_cbarg)
-    })
+    // SAFETY: `loaderctx` is ours from store_open, not yet closed.
+    unsafe {
+        with_ctx("store_load", loaderctx, |ctx: &mut StoreCtx| {
+            let Some(object_cb) = object_cb else {
+                ctx.state = State::Failed;
+                return Err(Error::internal("store_load: no object callback"));
+            };
+            ctx.load(object_cb, object_cbarg)
+        })
+    }
 }
 
 unsafe extern "C" fn store_eof(loaderctx: *mut c_void) -> c_int {
-    error::boundary("store_eof", || {
-        // SAFETY: as in store_load.
-        let Some(ctx) = (unsafe { (loaderctx as *const StoreCtx).as_ref() }) else {
-            return Ok(1);
-        };
-        Ok(c_int::from(!matches!(ctx.state, State::Ready)))
-    })
+    // SAFETY: as in store_load. Without a context there is nothing (more) to load.
+    if loaderctx.is_null() {
+        return 1;
+    }
+    unsafe {
+        with_ctx("store_eof", loaderctx, |ctx: &mut StoreCtx| {
+            Ok(c_int::from(!matches!(ctx.state, State::Ready)))
+        })
+    }
 }
 
 unsafe extern "C" fn store_close(loaderctx: *mut c_void) -> c_int {
-    error::boundary("store_close", || {
-        if !loaderctx.is_null() {
-            // SAFETY: `loaderctx` is the Box from store_open; OpenSSL closes it once.
-            drop(unsafe { Box::from_raw(loaderctx as *mut StoreCtx) });
-        }
-        Ok(1)
-    })
+    // SAFETY: ours from store_open; OpenSSL closes it once.
+    unsafe { context::free_ctx::<StoreCtx>("store_close", loaderctx) };
+    1
 }
 
 static SETTABLE_CTX_PARAMS: [OSSL_PARAM; 4] = [
