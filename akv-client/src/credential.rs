@@ -895,6 +895,25 @@ mod tests {
     }
 
     #[test]
+    fn absurd_expiry_values_are_accepted_without_panicking() {
+        for body in [
+            r#"{"access_token":"abc","expires_in":18446744073709551615}"#,
+            r#"{"access_token":"abc","expires_on":"18446744073709551615"}"#,
+            r#"{"access_token":"abc","expires_in":3599,"refresh_in":18446744073709551615}"#,
+        ] {
+            let t = parse_token_response("IMDS", 200, body.as_bytes()).unwrap();
+            assert!(t.is_valid(Instant::now()), "{body}");
+        }
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64("{}"),
+            b64(r#"{"exp":18446744073709551615}"#)
+        );
+        assert!(static_token(Some(&Secret::new(jwt)), None).is_ok());
+    }
+
+    #[test]
     fn static_jwt_expiry_is_read_and_expired_tokens_refused() {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let exp = unix_now() + 3600;

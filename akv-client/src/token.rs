@@ -23,6 +23,9 @@ use crate::error::Error;
 
 /// Refresh at most this long before expiry.
 const MAX_REFRESH_AHEAD: Duration = Duration::from_secs(300);
+/// A lifetime or refresh delay a source states is believed up to this much (Entra and
+/// managed identity tokens live at most 24 h); more would overflow `Instant` arithmetic.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// A bearer token with its lifetime. `Debug` does not print the token.
 #[derive(Clone)]
@@ -36,6 +39,7 @@ pub struct AccessToken {
 impl AccessToken {
     /// A token valid for `lifetime` from now, refreshed when min(300 s, lifetime / 2) remains.
     pub fn with_lifetime(token: String, lifetime: Duration) -> AccessToken {
+        let lifetime = lifetime.min(MAX_LIFETIME);
         let now = Instant::now();
         let ahead = MAX_REFRESH_AHEAD.min(lifetime / 2);
         AccessToken {
@@ -54,7 +58,7 @@ impl AccessToken {
     /// Uses the source's `refresh_in` (seconds) when it asks for an earlier refresh.
     pub fn with_refresh_in(mut self, refresh_in: Option<u64>) -> AccessToken {
         if let Some(secs) = refresh_in {
-            let at = Instant::now() + Duration::from_secs(secs);
+            let at = Instant::now() + Duration::from_secs(secs).min(MAX_LIFETIME);
             if at < self.refresh_at {
                 self.refresh_at = at;
             }
@@ -213,16 +217,16 @@ impl TokenCache {
             }
         };
 
+        // From here this thread is the refresher; the ticket hands the role back even if
+        // `fetch` panics (a panic boundary above may catch it and the process go on).
+        let ticket = RefreshTicket { state, key: &key };
         tracing::debug!(audience, "requesting a new access token");
         let fetched = fetch();
 
-        let mut entries = state.entries.lock();
-        let entry = entries.entry(key).or_default();
-        entry.refreshing = false;
         let result = match fetched {
             Ok(token) => {
                 let secret = token.token.clone();
-                entry.token = Some(token);
+                state.entries.lock().entry(key.clone()).or_default().token = Some(token);
                 Ok(secret)
             }
             // The refresh failed early, while the old token still works: keep using it.
@@ -234,8 +238,7 @@ impl TokenCache {
                 _ => Err(err),
             },
         };
-        drop(entries);
-        state.refreshed.notify_all();
+        drop(ticket);
         result
     }
 
@@ -250,6 +253,21 @@ impl TokenCache {
                 entry.token = None;
             }
         }
+    }
+}
+
+/// The refresher's role for one cache entry: given back (and waiters woken) when dropped.
+struct RefreshTicket<'a> {
+    state: &'a State,
+    key: &'a CacheKey,
+}
+
+impl Drop for RefreshTicket<'_> {
+    fn drop(&mut self) {
+        if let Some(entry) = self.state.entries.lock().get_mut(self.key) {
+            entry.refreshing = false;
+        }
+        self.state.refreshed.notify_all();
     }
 }
 
@@ -286,6 +304,42 @@ mod tests {
         let t = token("a", Duration::from_secs(3600)).with_refresh_in(Some(60));
         assert!(t.refresh_at < Instant::now() + Duration::from_secs(61));
         assert!(!format!("{t:?}").contains("\"a\""));
+    }
+
+    #[test]
+    fn absurd_lifetimes_from_a_token_source_do_not_panic() {
+        // `expires_in`, `expires_on`, a JWT's `exp` and `refresh_in` come from outside:
+        // `Instant + Duration` panics on overflow.
+        let now = Instant::now();
+        let t = AccessToken::with_lifetime("a".into(), Duration::from_secs(u64::MAX));
+        assert!(t.is_valid(now) && !t.is_due(now));
+        let t = AccessToken::expiring_on("a".into(), u64::MAX);
+        assert!(t.is_valid(now) && !t.is_due(now));
+        let t = token("a", Duration::from_secs(3600)).with_refresh_in(Some(u64::MAX));
+        assert_eq!(t.expires_at - t.refresh_at, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_refresh_that_panics_does_not_leave_other_callers_waiting() {
+        let cache = TokenCache::new();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get("aud", None, Duration::from_secs(30), || {
+                panic!("a bug in a token source")
+            })
+        }));
+        assert!(panicked.is_err());
+        let started = Instant::now();
+        let t = cache
+            .get("aud", None, Duration::from_secs(30), || {
+                Ok(token("t", Duration::from_secs(3600)))
+            })
+            .unwrap();
+        assert_eq!(t.expose(), "t");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
