@@ -553,6 +553,31 @@ pub fn import_request(managed_hsm: bool, body: &Value) -> Result<NewKey, ApiErro
             let (n, e, d) = (jwk_bn(jwk, "n")?, jwk_bn(jwk, "e")?, jwk_bn(jwk, "d")?);
             let (p, q) = (jwk_bn(jwk, "p")?, jwk_bn(jwk, "q")?);
             let (dp, dq, qi) = (jwk_bn(jwk, "dp")?, jwk_bn(jwk, "dq")?, jwk_bn(jwk, "qi")?);
+            // Sizes first: the consistency check below tests p and q for primality, which
+            // takes hours on the multi-megabit numbers a 1 MiB body can carry.
+            rsa_size_ok(n.num_bytes() as u32 * 8)?;
+            for (field, value) in [
+                ("e", &e),
+                ("d", &d),
+                ("p", &p),
+                ("q", &q),
+                ("dp", &dp),
+                ("dq", &dq),
+                ("qi", &qi),
+            ] {
+                if value.num_bits() > n.num_bits() {
+                    return Err(ApiError::bad(format!(
+                        "The RSA key is invalid: key.{field} is longer than the modulus."
+                    )));
+                }
+            }
+            let mut product = BigNum::new().expect("a BN");
+            let mut ctx = BigNumContext::new().expect("a BN context");
+            if product.checked_mul(&p, &q, &mut ctx).is_err() || product != n {
+                return Err(ApiError::bad(
+                    "The RSA key is invalid: key.p times key.q is not key.n.",
+                ));
+            }
             let invalid = |_| ApiError::bad("The RSA key components are invalid.");
             let rsa = RsaPrivateKeyBuilder::new(n, e, d)
                 .map_err(invalid)?
@@ -561,7 +586,6 @@ pub fn import_request(managed_hsm: bool, body: &Value) -> Result<NewKey, ApiErro
                 .set_crt_params(dp, dq, qi)
                 .map_err(invalid)?
                 .build();
-            rsa_size_ok(rsa.size() * 8)?;
             if !rsa.check_key().unwrap_or(false) {
                 return Err(ApiError::bad(
                     "The RSA key is invalid: its private and public parts do not match.",

@@ -737,6 +737,49 @@ fn import_rsa_ec_and_aes_keys_and_use_them() {
 }
 
 #[test]
+fn an_import_with_oversized_components_is_refused_at_once() {
+    let h = Harness::new();
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let b = |bn: &openssl::bn::BigNumRef| b64u(&bn.to_vec());
+    // A 2048-bit modulus with a 2-megabit "prime": checking it would take the server hours.
+    let mut huge = vec![0xffu8; 256 * 1024];
+    huge[0] = 0x7f;
+    for field in ["p", "d", "qi"] {
+        let mut jwk = json!({"kty": "RSA", "n": b(rsa.n()), "e": b(rsa.e()), "d": b(rsa.d()),
+            "p": b(rsa.p().unwrap()), "q": b(rsa.q().unwrap()), "dp": b(rsa.dmp1().unwrap()),
+            "dq": b(rsa.dmq1().unwrap()), "qi": b(rsa.iqmp().unwrap())});
+        jwk[field] = json!(b64u(&huge));
+        let body = json!({ "key": jwk }).to_string();
+        // A raw connection: its 30 s read timeout turns a hang into a failure.
+        let mut raw = h.raw();
+        raw.write(format!("PUT /keys/huge{V} HTTP/1.1\r\nHost: {VAULT}\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n{body}", h.vault_token, body.len()).as_bytes());
+        let started = std::time::Instant::now();
+        let r = raw.read_reply().expect("an answer, not a hang");
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{field}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.status, 400, "{field}: {}", r.body);
+        assert!(r.message().contains(field), "{field}: {}", r.message());
+    }
+    // The same numbers as EC coordinates or private scalar.
+    for field in ["x", "y", "d"] {
+        let mut jwk = json!({"kty": "EC", "crv": "P-256", "x": b64u(&[1u8; 32]),
+            "y": b64u(&[2u8; 32]), "d": b64u(&[3u8; 32])});
+        jwk[field] = json!(b64u(&huge));
+        let started = std::time::Instant::now();
+        let r = h.call("PUT", HSM, "/keys/huge-ec", Some(&json!({ "key": jwk })));
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{field}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.status, 400, "{field}: {}", r.body);
+    }
+}
+
+#[test]
 fn key_ops_enabled_nbf_and_exp_are_enforced() {
     let h = Harness::new();
     h.create_key_ops("vault:myvault:verifyonly=rsa:2048", &["verify"]);
