@@ -4,7 +4,7 @@
 //! read the body (413 above 1 MiB), count it, apply a fault, add `--latency-ms`, answer in
 //! one write.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,7 +34,8 @@ pub struct Shared {
     pub faults: Faults,
     pub identity_header: String,
     pub arc_dir: PathBuf,
-    arc_secrets: Mutex<HashSet<String>>,
+    /// Outstanding Azure Arc challenges (secret, file), oldest first.
+    arc_challenges: Mutex<VecDeque<(String, PathBuf)>>,
     pub shutdown: AtomicBool,
     conns: Mutex<HashMap<u64, OpenConn>>,
     next_conn: AtomicU64,
@@ -58,7 +59,7 @@ impl Shared {
             faults: Faults::default(),
             identity_header: crate::util::random_hex(16),
             arc_dir,
-            arc_secrets: Mutex::new(HashSet::new()),
+            arc_challenges: Mutex::new(VecDeque::new()),
             shutdown: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
@@ -498,7 +499,12 @@ fn plan_imds(shared: &Shared, req: &Request) -> Plan {
     Plan::handle("token", Handler::Token(route))
 }
 
-/// Takes a challenge secret from `Authorization: Basic <secret>` (each works once).
+/// Azure Arc challenges not yet answered; beyond this the oldest expire (with their files), so
+/// clients that never answer cannot fill the disk.
+const MAX_ARC_CHALLENGES: usize = 64;
+
+/// Takes a challenge secret from `Authorization: Basic <secret>`: each works once, and its
+/// file is removed.
 fn arc_secret_ok(shared: &Shared, authorization: Option<&str>) -> bool {
     let Some((scheme, secret)) = authorization.and_then(|a| a.split_once(' ')) else {
         return false;
@@ -506,16 +512,20 @@ fn arc_secret_ok(shared: &Shared, authorization: Option<&str>) -> bool {
     if !scheme.eq_ignore_ascii_case("basic") {
         return false;
     }
-    let secret = secret.trim();
-    let mut secrets = shared.arc_secrets.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(found) = secrets
+    let secret = secret.trim().as_bytes();
+    let mut challenges = shared
+        .arc_challenges
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let Some(i) = challenges
         .iter()
-        .find(|s| s.len() == secret.len() && openssl::memcmp::eq(s.as_bytes(), secret.as_bytes()))
-        .cloned()
+        .position(|(s, _)| s.len() == secret.len() && openssl::memcmp::eq(s.as_bytes(), secret))
     else {
         return false;
     };
-    secrets.remove(&found);
+    if let Some((_, path)) = challenges.remove(i) {
+        let _ = std::fs::remove_file(path);
+    }
     true
 }
 
@@ -531,11 +541,17 @@ fn arc_challenge(shared: &Shared) -> Response {
             &json!({"error": "server_error", "error_description": format!("could not write the challenge file {}: {e}", path.display())}),
         );
     }
-    shared
-        .arc_secrets
+    let mut challenges = shared
+        .arc_challenges
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(secret);
+        .unwrap_or_else(|e| e.into_inner());
+    if challenges.len() >= MAX_ARC_CHALLENGES
+        && let Some((_, oldest)) = challenges.pop_front()
+    {
+        let _ = std::fs::remove_file(oldest);
+    }
+    challenges.push_back((secret, path.clone()));
+    drop(challenges);
     Response::json(
         401,
         &json!({"error": "unauthorized", "error_description": "Use the secret in the challenge file as Basic authorization."}),

@@ -115,6 +115,35 @@ fn app_service_checks_the_identity_header_and_has_no_expires_in() {
 }
 
 #[test]
+fn arc_challenge_files_are_bounded_and_removed_once_used() {
+    let h = Harness::new();
+    let q = format!("{IMDS_PATH}?api-version=2020-06-01&resource=https://vault.azure.net");
+    let challenge_path = |r: &Reply| {
+        std::path::PathBuf::from(
+            r.header("www-authenticate")
+                .unwrap()
+                .strip_prefix("Basic realm=")
+                .unwrap(),
+        )
+    };
+    let files = || std::fs::read_dir(h.emu.arc_token_dir()).unwrap().count();
+    let first = challenge_path(&h.imds_get(&q, &[("Metadata", "true")]));
+    for _ in 0..200 {
+        assert_eq!(h.imds_get(&q, &[("Metadata", "true")]).status, 401);
+    }
+    // Clients that never answer their challenge cannot fill the disk: the oldest expire.
+    assert!(files() <= 64, "{} challenge files", files());
+    assert!(!first.exists(), "the oldest challenge is gone");
+    // An answered challenge removes its file.
+    let path = challenge_path(&h.imds_get(&q, &[("Metadata", "true")]));
+    let secret = std::fs::read_to_string(&path).unwrap();
+    let auth = format!("Basic {secret}");
+    let r = h.imds_get(&q, &[("Metadata", "true"), ("Authorization", &auth)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!path.exists(), "a used challenge file is removed");
+}
+
+#[test]
 fn arc_challenge_file_flow_issues_a_token_once_per_secret() {
     let h = Harness::new();
     h.create("vault:myvault:k=rsa:2048");
