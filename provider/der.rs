@@ -123,10 +123,13 @@ pub fn ecdsa_raw_to_der(raw: &[u8], coordinate_len: usize) -> Result<Vec<u8>> {
     Ok(tlv(SEQUENCE, &content))
 }
 
-/// The largest DER ECDSA signature for a curve whose coordinates are `coordinate_len` bytes
-/// (what `ECDSA_size` returns).
-pub fn ecdsa_max_der_len(coordinate_len: usize) -> usize {
-    let integer = 1 + der_len_len(coordinate_len + 1) + coordinate_len + 1;
+/// The largest DER ECDSA signature on a curve whose order has `order_bits` bits, as
+/// `ECDSA_size` computes it (r = s = the order): each INTEGER holds `order_bits / 8 + 1`
+/// bytes at most (a sign byte when the order fills its top byte, as on P-256; none on P-521,
+/// whose top byte is 0x01).
+pub fn ecdsa_max_der_len(order_bits: u32) -> usize {
+    let magnitude = order_bits as usize / 8 + 1;
+    let integer = 1 + der_len_len(magnitude) + magnitude;
     let content = 2 * integer;
     1 + der_len_len(content) + content
 }
@@ -211,10 +214,13 @@ mod tests {
 
     #[test]
     fn ecdsa_raw_to_der_uses_long_lengths_for_p521() {
-        let raw = vec![0xffu8; 132];
+        // The largest P-521 scalars start with 0x01: no sign byte, 66-byte INTEGERs.
+        let mut raw = vec![0xffu8; 132];
+        raw[0] = 0x01;
+        raw[66] = 0x01;
         let der = ecdsa_raw_to_der(&raw, 66).unwrap();
-        assert_eq!(&der[..3], &[0x30, 0x81, 0x8a]);
-        assert_eq!(der.len(), ecdsa_max_der_len(66));
+        assert_eq!(&der[..3], &[0x30, 0x81, 0x88]);
+        assert_eq!(der.len(), ecdsa_max_der_len(521));
     }
 
     #[test]
@@ -224,9 +230,10 @@ mod tests {
 
     #[test]
     fn ecdsa_max_sizes_match_openssl() {
-        // ECDSA_size() for P-256, P-384, P-521.
-        assert_eq!(ecdsa_max_der_len(32), 72);
-        assert_eq!(ecdsa_max_der_len(48), 104);
-        assert_eq!(ecdsa_max_der_len(66), 141);
+        // ECDSA_size() for P-256 and secp256k1, P-384, P-521 (tests/in_process.rs compares
+        // them with the default provider's answer for the same keys).
+        assert_eq!(ecdsa_max_der_len(256), 72);
+        assert_eq!(ecdsa_max_der_len(384), 104);
+        assert_eq!(ecdsa_max_der_len(521), 139);
     }
 }

@@ -111,7 +111,7 @@ impl AkvKey {
     pub fn max_signature_size(&self) -> usize {
         match self.kind {
             KeyKind::Rsa { bits } => bits.div_ceil(8) as usize,
-            KeyKind::Ec { curve } => crate::der::ecdsa_max_der_len(curve.coordinate_len()),
+            KeyKind::Ec { curve } => crate::der::ecdsa_max_der_len(curve.bits()),
         }
     }
 

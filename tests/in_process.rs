@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Barrier;
 
 use common::Harness;
-use common::libcrypto::{LibCtx, verifies_with_default_provider};
+use common::libcrypto::{LibCtx, Pkey, verifies_with_default_provider};
 
 /// A library context of this process with `default` and `akv` activated by an openssl.cnf
 /// that points the provider at the emulator (no environment variable involved).
@@ -77,4 +77,88 @@ fn eight_threads_sign_concurrently_with_one_key_object_after_one_token_and_one_g
     // Kept-alive, pooled connections: never more than one per concurrent thread.
     let connections = h.emulator.stats()["connections"].as_u64().unwrap();
     assert!(connections <= THREADS as u64, "{connections} connections");
+}
+
+/// DESIGN §6.4: no I/O in any `*_init`. libssl probes every candidate sigalg of a server key
+/// with `EVP_PKEY_digestsign_supports_digest` (an `EVP_DigestSignInit_ex`); the answer must
+/// come from the provider alone, and be "no" for what the service cannot sign.
+#[test]
+fn libssl_style_digest_probes_make_no_request_and_refuse_what_the_service_cannot_sign() {
+    let h = Harness::start(&[
+        "vault:myvault:rsa1=rsa:2048",
+        "managedHsm:myhsm:p256=ec:P-256",
+    ]);
+    let ctx = configured(&h);
+    let rsa = ctx.load_key("akv:vault:myvault:rsa1").unwrap();
+    let ec = ctx.load_key("akv:managedHsm:myhsm:p256").unwrap();
+    let before = h.emulator.stats();
+    for (key, md, supported) in [
+        (&rsa, "SHA256", true),
+        (&rsa, "SHA384", true),
+        (&rsa, "SHA512", true),
+        (&rsa, "SHA1", false),
+        (&rsa, "SHA224", false),
+        (&rsa, "MD5-SHA1", false),
+        (&ec, "SHA256", true),
+        (&ec, "SHA384", false),
+        (&ec, "SHA1", false),
+    ] {
+        assert_eq!(
+            key.digestsign_supports(&ctx, md),
+            supported,
+            "digest-sign with {md}"
+        );
+        common::libcrypto::clear_errors();
+    }
+    // A digest-sign started and abandoned: still nothing.
+    drop(rsa.digest_sign_init(&ctx, "SHA256").unwrap());
+    assert_eq!(h.emulator.stats(), before, "an init made a request");
+}
+
+/// DESIGN §6.4: a NULL output buffer returns the maximum size with no remote call
+/// (`EVP_DigestSign` and `ASN1_item_sign` ask first; so does `EVP_PKEY_sign`). The size is
+/// the one OpenSSL's default provider gives the same public key (`ECDSA_size`, modulus).
+#[test]
+fn size_queries_answer_the_default_providers_maximum_size_without_a_call() {
+    let h = Harness::start(&[
+        "vault:myvault:rsa3k=rsa:3072",
+        "managedHsm:myhsm:p256=ec:P-256",
+        "managedHsm:myhsm:p384=ec:P-384",
+        "managedHsm:myhsm:p521=ec:P-521",
+        "vault:myvault:k256=ec:P-256K",
+    ]);
+    let ctx = configured(&h);
+    let verifier = LibCtx::default_only();
+    for (uri, md, hash_len) in [
+        ("akv:vault:myvault:rsa3k", "SHA256", 32),
+        ("akv:managedHsm:myhsm:p256", "SHA256", 32),
+        ("akv:managedHsm:myhsm:p384", "SHA384", 48),
+        ("akv:managedHsm:myhsm:p521", "SHA512", 64),
+        ("akv:vault:myvault:k256", "SHA256", 32),
+    ] {
+        let key = ctx.load_key(uri).unwrap();
+        let size = Pkey::from_public_der(&verifier, &key.public_der()).size();
+        assert_eq!(key.size(), size, "{uri}: EVP_PKEY_get_size");
+        let signs = h.count("sign");
+        let mut op = key.digest_sign_init(&ctx, md).unwrap();
+        op.update(b"data").unwrap();
+        assert_eq!(
+            op.final_size().unwrap(),
+            size,
+            "{uri}: EVP_DigestSignFinal(NULL)"
+        );
+        assert_eq!(h.count("sign"), signs, "{uri}: a size query made a call");
+        let (max, sig) = key.pkey_sign(&ctx, &vec![7u8; hash_len]).unwrap();
+        assert_eq!(max, size, "{uri}: EVP_PKEY_sign(NULL)");
+        assert!(
+            !sig.is_empty() && sig.len() <= size,
+            "{uri}: {} bytes",
+            sig.len()
+        );
+        assert_eq!(
+            h.count("sign"),
+            signs + 1,
+            "{uri}: one call for one signature"
+        );
+    }
 }

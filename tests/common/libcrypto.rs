@@ -270,8 +270,32 @@ impl LibCtx {
 
     /// Opens `uri` with `OSSL_STORE_open_ex` in this context, expecting a private key.
     pub fn open_store(&self, uri: &str) -> Result<Store, String> {
+        self.open_store_with(uri, &[])
+    }
+
+    /// As [`LibCtx::open_store`], handing the loader `params` (UTF-8 strings) at open, as
+    /// applications do with `-keyform` or a property query.
+    pub fn open_store_with(&self, uri: &str, params: &[(&CStr, &CStr)]) -> Result<Store, String> {
         let c_uri = cstring(uri);
-        // SAFETY: our context; every optional argument NULL.
+        let mut array: Vec<OSSL_PARAM> = params
+            .iter()
+            .map(|(key, value)| OSSL_PARAM {
+                key: key.as_ptr(),
+                data_type: 4, // OSSL_PARAM_UTF8_STRING
+                data: value.as_ptr() as *mut c_void,
+                data_size: value.to_bytes().len(),
+                return_size: usize::MAX,
+            })
+            .collect();
+        array.push(OSSL_PARAM {
+            key: null(),
+            data_type: 0,
+            data: null_mut(),
+            data_size: 0,
+            return_size: 0,
+        });
+        // SAFETY: our context; an END-terminated parameter array that outlives the call;
+        // every other optional argument NULL.
         let ctx = unsafe {
             OSSL_STORE_open_ex(
                 c_uri.as_ptr(),
@@ -279,7 +303,7 @@ impl LibCtx {
                 null(),
                 null(),
                 null_mut(),
-                null(),
+                array.as_ptr(),
                 null(),
                 null_mut(),
             )
