@@ -5,17 +5,11 @@
 //! `NO_PROXY` honoured, `connect_to` applied) and `Identity` (IMDS, App Service, Azure Arc:
 //! never a proxy, never `connect_to`).
 //!
-//! Fork safety: each agent lives in a leaked `Installed { pid, agent }` published through an
-//! atomic pointer. A request first compares the recorded pid with `getpid()`; in a forked
-//! child they differ, and the child builds and publishes its own agent without touching the
-//! inherited one: no lock of the parent's pool is taken (a parent thread may have held it at
-//! `fork()`), no inherited connection is used, and none is shut down or closed (dropping the
-//! parent's agent would close sockets the parent still uses, and `shutdown()` would end them
-//! for both processes). The inherited agent is leaked on purpose.
+//! Fork safety: each agent is per process ([`crate::fork::PerProcess`]); a forked child
+//! builds its own and never uses, closes or shuts down the parent's connections.
 
 use std::io::Read;
 use std::net::ToSocketAddrs;
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
 use ureq::Agent;
@@ -26,6 +20,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::fork::PerProcess;
 use crate::keyid::{Cloud, printable};
 
 /// Where the system's trust anchors are, first found wins (Debian/Ubuntu, Fedora/RHEL,
@@ -150,68 +145,6 @@ impl Response {
     }
 }
 
-struct Installed {
-    pid: u32,
-    agent: Agent,
-}
-
-/// An agent for one route, created on first use in each process.
-struct AgentSlot {
-    installed: AtomicPtr<Installed>,
-}
-
-impl AgentSlot {
-    fn new() -> AgentSlot {
-        AgentSlot {
-            installed: AtomicPtr::new(std::ptr::null_mut()),
-        }
-    }
-
-    fn get(&self, build: impl Fn() -> Result<Agent, Error>) -> Result<&Agent, Error> {
-        let pid = std::process::id();
-        loop {
-            let current = self.installed.load(Ordering::Acquire);
-            // SAFETY: non-null values come from Box::into_raw below and are freed only in
-            // Drop (`&mut self`), so they outlive this `&self` borrow.
-            let current_ref = unsafe { current.as_ref() };
-            if let Some(installed) = current_ref.filter(|i| i.pid == pid) {
-                return Ok(&installed.agent);
-            }
-            if current_ref.is_some() {
-                tracing::debug!(pid, "new process after fork(): building its own HTTP agent");
-            }
-            let fresh = Box::into_raw(Box::new(Installed {
-                pid,
-                agent: build()?,
-            }));
-            match self.installed.compare_exchange(
-                current,
-                fresh,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                // SAFETY: just published; valid until Drop. The replaced one, if any, is the
-                // parent's and is leaked (see the module comment).
-                Ok(_) => return Ok(unsafe { &(*fresh).agent }),
-                // SAFETY: `fresh` was never published and has no connection yet.
-                Err(_) => drop(unsafe { Box::from_raw(fresh) }),
-            }
-        }
-    }
-}
-
-impl Drop for AgentSlot {
-    fn drop(&mut self) {
-        let current = *self.installed.get_mut();
-        // SAFETY: see `get`; `&mut self` means no borrow is alive.
-        let owned = unsafe { current.as_ref() }.is_some_and(|i| i.pid == std::process::id());
-        if owned {
-            // SAFETY: created by this process with Box::into_raw, published once.
-            drop(unsafe { Box::from_raw(current) });
-        }
-    }
-}
-
 /// The HTTP side of a client.
 pub struct Http {
     timeout: Duration,
@@ -222,8 +155,8 @@ pub struct Http {
     authority_host: Option<String>,
     https_proxy: Option<crate::config::Secret>,
     no_proxy: Option<String>,
-    service: AgentSlot,
-    identity: AgentSlot,
+    service: PerProcess<Agent>,
+    identity: PerProcess<Agent>,
 }
 
 impl Http {
@@ -239,8 +172,8 @@ impl Http {
             authority_host,
             https_proxy: config.https_proxy.clone(),
             no_proxy: config.no_proxy.clone(),
-            service: AgentSlot::new(),
-            identity: AgentSlot::new(),
+            service: PerProcess::new(),
+            identity: PerProcess::new(),
         }
     }
 
@@ -249,10 +182,12 @@ impl Http {
     }
 
     fn agent(&self, route: Route) -> Result<&Agent, Error> {
-        match route {
-            Route::Service => self.service.get(|| self.build_agent(route)),
-            Route::Identity => self.identity.get(|| self.build_agent(route)),
-        }
+        // In a forked child the parent's agent is never used, closed or shut down.
+        let slot = match route {
+            Route::Service => &self.service,
+            Route::Identity => &self.identity,
+        };
+        slot.get_or_try_init(|_| self.build_agent(route))
     }
 
     fn service_proxy(&self) -> Result<Option<ureq::Proxy>, Error> {

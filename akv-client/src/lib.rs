@@ -19,6 +19,7 @@ pub mod logging;
 pub mod token;
 
 mod client;
+mod fork;
 
 pub use client::Client;
 pub use config::{Config, CredentialKind, LogLevel, Secret};

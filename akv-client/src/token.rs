@@ -6,20 +6,19 @@
 //! valid the others keep using it, and when there is no valid token they wait for the
 //! refreshing thread. No lock is held during the network request.
 //!
-//! Fork safety: the cache state is tagged with the pid that created it. A child process
-//! builds its own state the first time it asks for a token, copying the parent's tokens only
-//! if it can take the parent's lock without waiting (the lock may have been held by a parent
-//! thread at the moment of `fork()`, and that thread does not exist in the child). So a child
-//! never waits on a refresh that was in flight in the parent.
+//! Fork safety: the cache state is per process ([`crate::fork::PerProcess`]). A child
+//! builds its own the first time it asks for a token, copying the parent's tokens only if
+//! it can take the parent's lock without waiting (a parent thread may have held it at the
+//! moment of `fork()`). So a child never waits on a refresh in flight in the parent.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::config::Secret;
 use crate::error::Error;
+use crate::fork::PerProcess;
 
 /// Refresh at most this long before expiry.
 const MAX_REFRESH_AHEAD: Duration = Duration::from_secs(300);
@@ -105,15 +104,13 @@ struct Entry {
 }
 
 struct State {
-    pid: u32,
     entries: Mutex<HashMap<CacheKey, Entry>>,
     refreshed: Condvar,
 }
 
 /// The token cache of one client.
 pub struct TokenCache {
-    /// Points to a leaked `State`; replaced (never freed) in a forked child.
-    state: AtomicPtr<State>,
+    state: PerProcess<State>,
 }
 
 impl Default for TokenCache {
@@ -125,60 +122,39 @@ impl Default for TokenCache {
 impl TokenCache {
     pub fn new() -> TokenCache {
         TokenCache {
-            state: AtomicPtr::new(std::ptr::null_mut()),
+            state: PerProcess::new(),
         }
     }
 
     fn state(&self) -> &State {
-        let pid = std::process::id();
-        loop {
-            let current = self.state.load(Ordering::Acquire);
-            // SAFETY: a non-null pointer was published by `Box::into_raw` below and is only
-            // freed by `Drop` (which has `&mut self`), so it is valid for `&self`'s lifetime.
-            let current_ref = unsafe { current.as_ref() };
-            if let Some(state) = current_ref.filter(|s| s.pid == pid) {
-                return state;
-            }
-            // First use, or first use in a forked child: never lock the inherited state.
-            let inherited = current_ref
+        let built = self.state.get_or_try_init(|inherited| {
+            // Never wait on the parent's lock: copy its tokens only if it is free.
+            let entries = inherited
                 .and_then(|parent| parent.entries.try_lock())
                 .map(|entries| {
                     entries
                         .iter()
                         .filter_map(|(k, e)| {
-                            e.token.clone().map(|t| {
-                                (
-                                    k.clone(),
-                                    Entry {
-                                        token: Some(t),
-                                        refreshing: false,
-                                    },
-                                )
-                            })
+                            let token = e.token.clone()?;
+                            Some((
+                                k.clone(),
+                                Entry {
+                                    token: Some(token),
+                                    refreshing: false,
+                                },
+                            ))
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            let fresh = Box::into_raw(Box::new(State {
-                pid,
-                entries: Mutex::new(inherited),
+            Ok::<_, std::convert::Infallible>(State {
+                entries: Mutex::new(entries),
                 refreshed: Condvar::new(),
-            }));
-            match self
-                .state
-                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
-            {
-                // The replaced state belongs to the parent process: leak it (it may be locked).
-                Ok(_) => {
-                    // SAFETY: just published, valid until Drop.
-                    return unsafe { &*fresh };
-                }
-                Err(_) => {
-                    // Another thread of this process won; ours was never shared.
-                    // SAFETY: `fresh` came from Box::into_raw above and was not published.
-                    drop(unsafe { Box::from_raw(fresh) });
-                }
-            }
+            })
+        });
+        match built {
+            Ok(state) => state,
+            Err(never) => match never {},
         }
     }
 
@@ -271,24 +247,11 @@ impl Drop for RefreshTicket<'_> {
     }
 }
 
-impl Drop for TokenCache {
-    fn drop(&mut self) {
-        let current = *self.state.get_mut();
-        // SAFETY: see `state()`; `&mut self` means no borrow is alive.
-        let owned = unsafe { current.as_ref() }.is_some_and(|s| s.pid == std::process::id());
-        if owned {
-            // SAFETY: created by this process with Box::into_raw and published once.
-            drop(unsafe { Box::from_raw(current) });
-        }
-        // A state inherited from the parent is leaked: its lock may be held forever.
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn token(s: &str, lifetime: Duration) -> AccessToken {
         AccessToken::with_lifetime(s.into(), lifetime)

@@ -110,3 +110,41 @@ fn forked_child_does_not_wait_for_a_token_refresh_in_flight_in_the_parent() {
     refreshing.join().unwrap().unwrap();
     assert_eq!(stat(&emu, "sign"), 2);
 }
+
+#[test]
+fn a_client_dropped_in_a_forked_child_leaves_the_parents_request_in_flight_alone() {
+    let emu = start();
+    let client = Arc::new(client(&emu, &[]));
+    sign(&client).unwrap();
+    // The parent's next sign is held 1.5 s by the emulator, on the parent's pooled
+    // connection, while the child is forked.
+    emu.add_faults(&json!([{"op": "sign", "delay_ms": 1500, "count": 1}]))
+        .unwrap();
+    let in_flight = {
+        let client = client.clone();
+        std::thread::spawn(move || sign(&client))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stat(&emu, "sign") < 2 {
+        assert!(Instant::now() < deadline, "the sign never arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    let code = in_child(|| {
+        // SAFETY: in the child only this thread exists (the parent thread's clone of the Arc
+        // is a copy that never runs again), so nothing else can reach the client: running
+        // its destructor here is what the provider's teardown at the child's exit does.
+        unsafe { std::ptr::drop_in_place(Arc::as_ptr(&client).cast_mut()) };
+        0
+    });
+    assert_eq!(code, 0);
+
+    // The parent's request completed on its own connection: not cut off by the child
+    // (ureq's `Agent::shutdown()` shuts down connections in use, shared with the parent),
+    // so not retried on a new one.
+    in_flight.join().unwrap().unwrap();
+    assert_eq!(stat(&emu, "sign"), 2);
+    assert_eq!(connections(&emu), 1);
+    sign(&client).unwrap();
+    assert_eq!(connections(&emu), 1);
+}
