@@ -39,23 +39,20 @@ impl ProviderContext {
     /// The one client of this provider context, built on first use from the openssl.cnf
     /// settings and the environment (the environment wins).
     pub fn client(&self) -> Result<Arc<Client>> {
-        self.client
-            .get_or_init(|| {
-                let config = Config::from_map_and_env(&self.settings)
-                    .map_err(|e| Error::new(Reason::Config, e.to_string()))?;
-                akv_client::logging::init(&config);
-                Client::new(config)
-                    .map(Arc::new)
-                    .map_err(|e| Error::new(Reason::Config, e.to_string()))
-            })
-            .clone()
+        built_once(&self.client, || {
+            let config = Config::from_map_and_env(&self.settings)
+                .map_err(|e| Error::new(Reason::Config, e.to_string()))?;
+            akv_client::logging::init(&config);
+            Client::new(config)
+                .map(Arc::new)
+                .map_err(|e| Error::new(Reason::Config, e.to_string()))
+        })
+        .clone()
     }
 
     /// The private library context used for hashing, local verify and local encrypt.
     pub fn local(&self) -> Result<Arc<LocalCrypto>> {
-        self.local
-            .get_or_init(|| LocalCrypto::new().map(Arc::new))
-            .clone()
+        built_once(&self.local, || LocalCrypto::new().map(Arc::new)).clone()
     }
 
     /// The context behind a `provctx` pointer handed back by OpenSSL, for the duration of
@@ -89,6 +86,19 @@ impl ProviderContext {
     pub fn into_provctx(self: Arc<Self>) -> *mut c_void {
         Arc::into_raw(self) as *mut c_void
     }
+}
+
+/// The value in `cell`, built by `build` on first use. `build` runs outside the cell's lock: a
+/// thread that calls `fork()` while another is building (reading files, creating a library
+/// context) leaves a child that simply builds again, rather than one that waits forever on a
+/// cell inherited mid-initialisation. Threads racing on first use may each build; one value
+/// is kept and the others dropped.
+pub fn built_once<T>(cell: &OnceLock<T>, build: impl FnOnce() -> T) -> &T {
+    if let Some(value) = cell.get() {
+        return value;
+    }
+    let value = build();
+    cell.get_or_init(|| value)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -253,3 +263,58 @@ pub static DISPATCH: [ffi::OSSL_DISPATCH; 6] = [
     ffi::dispatch_provider_get_reason_strings(provider_get_reason_strings),
     ffi::OSSL_DISPATCH::END,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn built_once_keeps_the_first_value_built() {
+        let cell = OnceLock::new();
+        assert_eq!(*built_once(&cell, || 1), 1);
+        assert_eq!(*built_once(&cell, || 2), 1);
+    }
+
+    /// A thread is inside `build` when another thread forks: the child must build its own
+    /// value instead of waiting for a thread that does not exist in it.
+    #[test]
+    fn a_child_forked_while_another_thread_builds_does_not_wait_for_it() {
+        let cell: &'static OnceLock<u32> = Box::leak(Box::new(OnceLock::new()));
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let builder = std::thread::spawn(move || {
+            *built_once(cell, || {
+                entered_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                1
+            })
+        });
+        entered_rx.recv().unwrap();
+        // SAFETY: the child only reads the cell, builds a plain value and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let value = *built_once(cell, || 2);
+            // SAFETY: leave the forked test process at once.
+            unsafe { libc::_exit(if value == 2 { 0 } else { 1 }) };
+        }
+        let (status_tx, status_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut status = 0;
+            // SAFETY: our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            let _ = status_tx.send(status);
+        });
+        let status = status_rx.recv_timeout(Duration::from_secs(20));
+        if status.is_err() {
+            // SAFETY: our own child, still running.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        release_tx.send(()).unwrap();
+        assert_eq!(builder.join().unwrap(), 1);
+        let status = status.expect("the forked child hung on the inherited cell");
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+}

@@ -88,17 +88,11 @@ impl AkvKey {
         }
     }
 
-    /// As `BN_security_bits` (RSA) and half the order size (EC) in OpenSSL.
+    /// What OpenSSL's default provider answers for the same public key: RSA as SP 800-56B
+    /// estimates it (`RSA_security_bits`), EC half the order size.
     pub fn security_bits(&self) -> u32 {
         match self.kind {
-            KeyKind::Rsa { bits } => match bits {
-                15360.. => 256,
-                7680.. => 192,
-                3072.. => 128,
-                2048.. => 112,
-                1024.. => 80,
-                _ => 0,
-            },
+            KeyKind::Rsa { bits } => rsa_security_bits(bits),
             KeyKind::Ec { curve } => match curve {
                 Curve::P256 | Curve::P256K => 128,
                 Curve::P384 => 192,
@@ -147,10 +141,11 @@ impl AkvKey {
 
     /// The public half as a default-provider key in the provider's private library context.
     pub fn local_key(&self) -> Result<&LocalKey> {
-        self.local
-            .get_or_init(|| self.provider.local()?.public_key(&self.key.public))
-            .as_ref()
-            .map_err(Clone::clone)
+        crate::context::built_once(&self.local, || {
+            self.provider.local()?.public_key(&self.key.public)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
     }
 }
 
@@ -184,6 +179,75 @@ pub fn ec_point(x: &[u8], y: &[u8]) -> Vec<u8> {
     point.extend_from_slice(x);
     point.extend_from_slice(y);
     point
+}
+
+/// NIST SP 800-56B rev 2 Appendix D's strength estimate for an RSA modulus of `bits` bits,
+/// exactly as OpenSSL 3's default provider reports it (`RSA_security_bits`): the standards'
+/// canonical values for the usual sizes, else
+/// `E = (1.923 · ∛(n·ln2 · ln(n·ln2)²) − 4.69) / ln2` in 18-bit fixed point (OpenSSL's
+/// arithmetic, whose truncations decide the sizes near a rounding boundary), rounded to a
+/// multiple of 8 and capped so that it never decreases with the size.
+pub(crate) fn rsa_security_bits(bits: u32) -> u32 {
+    match bits {
+        2048 => return 112,
+        3072 => return 128,
+        4096 => return 152,
+        6144 => return 176,
+        7680 => return 192,
+        8192 => return 200,
+        15360 => return 256,
+        687_737.. => return 1200,
+        0..8 => return 0,
+        _ => {}
+    }
+    const SCALE: u64 = 1 << 18;
+    const fn scaled(v: f64) -> u64 {
+        (v * SCALE as f64) as u64
+    }
+    const LN_2: u64 = scaled(std::f64::consts::LN_2);
+    const LOG2_E: u64 = scaled(std::f64::consts::LOG2_E);
+    let mul = |a: u64, b: u64| a * b / SCALE;
+    // ln(v / SCALE) · SCALE for v > SCALE: the binary logarithm one bit at a time (squaring
+    // the mantissa), then divided by log2(e).
+    let ln = |mut v: u64| {
+        let mut log2 = 0;
+        while v >= 2 * SCALE {
+            v >>= 1;
+            log2 += SCALE;
+        }
+        let mut bit = SCALE / 2;
+        while bit != 0 {
+            v = mul(v, v);
+            if v >= 2 * SCALE {
+                v >>= 1;
+                log2 += bit;
+            }
+            bit /= 2;
+        }
+        log2 * SCALE / LOG2_E
+    };
+    // ∛(v / SCALE) · SCALE: the integer cube root of v, times SCALE^(2/3).
+    let cbrt = |v: u64| {
+        let (mut low, mut high) = (0u64, 1u64 << 22);
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            if u128::from(mid).pow(3) <= u128::from(v) {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        low << 12
+    };
+    let x = u64::from(bits) * LN_2;
+    let ln_x = ln(x);
+    let estimate = (mul(scaled(1.923), cbrt(mul(mul(x, ln_x), ln_x))) - scaled(4.69)) / LN_2;
+    let cap = match bits {
+        ..=7680 => 192,
+        7681..=15360 => 256,
+        _ => 1200,
+    };
+    ((estimate as u32 + 4) & !7).min(cap)
 }
 
 fn significant_bits(big_endian: &[u8]) -> u32 {

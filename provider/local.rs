@@ -387,6 +387,34 @@ mod tests {
         assert_eq!(hex(h.finish().unwrap()), expected);
     }
 
+    unsafe extern "C" {
+        fn EVP_PKEY_get_security_bits(pkey: *const EVP_PKEY) -> std::ffi::c_int;
+    }
+
+    /// `key::rsa_security_bits` against the default provider's own answer for public keys of
+    /// every modulus size from 8 to 16400 bits.
+    #[test]
+    fn rsa_security_bits_match_the_default_provider_for_every_size() {
+        let local = Arc::new(LocalCrypto::new().unwrap());
+        for bits in 8u32..=16400 {
+            let mut n = vec![0u8; bits.div_ceil(8) as usize];
+            n[0] = 1 << ((bits - 1) % 8);
+            *n.last_mut().unwrap() |= 1;
+            let public = akv_client::PublicKey::Rsa {
+                n,
+                e: vec![1, 0, 1],
+            };
+            let key = local.public_key(&public).unwrap();
+            // SAFETY: a live key.
+            let expected = unsafe { EVP_PKEY_get_security_bits(key.pkey) };
+            assert_eq!(
+                crate::key::rsa_security_bits(bits) as i32,
+                expected,
+                "{bits}-bit modulus"
+            );
+        }
+    }
+
     #[test]
     fn public_key_rejects_garbage_ec_points() {
         let local = Arc::new(LocalCrypto::new().unwrap());

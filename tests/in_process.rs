@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::Barrier;
 
 use common::Harness;
-use common::libcrypto::{LibCtx, Pkey, verifies_with_default_provider};
+use common::libcrypto::{
+    EVP_PKEY_KEYPAIR, EVP_PKEY_PUBLIC_KEY, LibCtx, Pkey, verifies_with_default_provider,
+};
 
 /// A library context of this process with `default` and `akv` activated by an openssl.cnf
 /// that points the provider at the emulator (no environment variable involved).
@@ -161,4 +163,115 @@ fn size_queries_answer_the_default_providers_maximum_size_without_a_call() {
             "{uri}: one call for one signature"
         );
     }
+}
+
+/// DESIGN §6.3: what OpenSSL asks the keymgmt about a key, answered as the default provider
+/// answers for the same public key; the public half exports, the private half never does.
+#[test]
+fn keymgmt_answers_like_the_default_provider_and_never_exports_the_private_half() {
+    let h = Harness::start(&[
+        "vault:myvault:rsa2k=rsa:2048",
+        "vault:myvault:rsa4k=rsa:4096",
+        "managedHsm:myhsm:p256=ec:P-256",
+        "managedHsm:myhsm:p384=ec:P-384",
+        "managedHsm:myhsm:p521=ec:P-521",
+        "vault:myvault:k256=ec:P-256K",
+    ]);
+    let ctx = configured(&h);
+    let verifier = LibCtx::default_only();
+    for (uri, alias, group, digest) in [
+        ("akv:vault:myvault:rsa2k", "rsaEncryption", None, "SHA256"),
+        ("akv:vault:myvault:rsa4k", "rsaEncryption", None, "SHA256"),
+        (
+            "akv:managedHsm:myhsm:p256",
+            "id-ecPublicKey",
+            Some("prime256v1"),
+            "SHA256",
+        ),
+        (
+            "akv:managedHsm:myhsm:p384",
+            "id-ecPublicKey",
+            Some("secp384r1"),
+            "SHA384",
+        ),
+        (
+            "akv:managedHsm:myhsm:p521",
+            "id-ecPublicKey",
+            Some("secp521r1"),
+            "SHA512",
+        ),
+        (
+            "akv:vault:myvault:k256",
+            "id-ecPublicKey",
+            Some("secp256k1"),
+            "SHA256",
+        ),
+    ] {
+        let key = ctx.load_key(uri).unwrap();
+        let public = Pkey::from_public_der(&verifier, &key.public_der());
+        assert!(key.is_a(alias), "{uri} is not an {alias}");
+        assert_eq!(key.bits(), public.bits(), "{uri}: bits");
+        assert_eq!(
+            key.security_bits(),
+            public.security_bits(),
+            "{uri}: security bits"
+        );
+        assert_eq!(key.default_digest(), digest, "{uri}: default digest");
+        if let Some(group) = group {
+            assert_eq!(key.group_name(), group, "{uri}: group name");
+        }
+        // X509_check_private_key / SSL_CTX_use_PrivateKey compare the halves this way.
+        assert!(
+            key.eq(&public),
+            "{uri}: EVP_PKEY_eq with its own public key"
+        );
+        assert!(key.exports(EVP_PKEY_PUBLIC_KEY), "{uri}: public export");
+        assert!(
+            !key.exports(EVP_PKEY_KEYPAIR),
+            "{uri}: the private half exported"
+        );
+        common::libcrypto::clear_errors();
+    }
+    let other = ctx.load_key("akv:vault:myvault:rsa2k").unwrap();
+    let rsa4k = ctx.load_key("akv:vault:myvault:rsa4k").unwrap();
+    assert!(!other.eq(&Pkey::from_public_der(&verifier, &rsa4k.public_der())));
+    assert_eq!(h.key_requests(), vec![("get_key".to_string(), 8)]);
+}
+
+/// DESIGN §6.2: nginx loops `while (!OSSL_STORE_eof(store)) OSSL_STORE_load(store)`; after a
+/// failed load eof must be true (one GET, no retry loop), and open must accept whatever
+/// parameters the application passes.
+#[test]
+fn store_reaches_eof_after_a_failed_load_and_accepts_any_parameter_at_open() {
+    let h = Harness::start(&["vault:myvault:rsa1=rsa:2048"]);
+    let ctx = configured(&h);
+    let mut store = ctx.open_store("akv:vault:myvault:nosuchkey").unwrap();
+    let mut loads = 0;
+    while !store.eof() {
+        assert!(loads < 5, "eof never came after a failed load");
+        assert!(store.load().is_none());
+        loads += 1;
+    }
+    assert_eq!(loads, 1);
+    let errors = common::libcrypto::take_errors();
+    assert!(
+        errors.contains("key 'nosuchkey' in vault 'myvault' not found"),
+        "{errors}"
+    );
+    assert_eq!(h.count("get_key"), 1);
+
+    let mut store = ctx
+        .open_store_with(
+            "akv:vault:myvault:rsa1",
+            &[
+                (c"input-type", c"DER"),
+                (c"properties", c"?provider=akv"),
+                (c"no-such-parameter", c"ignored"),
+            ],
+        )
+        .unwrap();
+    assert!(store.load().is_some());
+    assert!(store.eof(), "eof once the key was handed out");
+    assert!(store.load().is_none());
+    assert_eq!(h.count("get_key"), 2);
 }
