@@ -154,8 +154,9 @@ impl Client {
         self.tokens.get(
             audience,
             self.config.tenant_id.as_deref(),
-            // A waiter gives up on someone else's refresh after the time a refresh may take.
-            self.http.timeout() * (self.config.max_retries + 2),
+            // The refreshing thread is bounded by its own timeouts and retries; waiting twice
+            // the longest request (IMDS's 70 s of 410s) only guards against a bug there.
+            self.http.longest_send() * 2,
             || self.credential.get_token(&self.http, audience),
         )
     }

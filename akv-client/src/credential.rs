@@ -841,6 +841,33 @@ mod tests {
     }
 
     #[test]
+    fn imds_keeps_retrying_410_for_its_seven_retries_then_reports_it() {
+        let emu = akv_emulator::Emulator::start(akv_emulator::Options::default()).unwrap();
+        let tokens = || emu.stats()["requests"]["token"].as_u64().unwrap_or(0);
+        // The service's retry budget is zero: IMDS's schedule does not depend on it.
+        let c = config(&[("AKV_MAX_RETRIES", "0")]);
+        let interval = Duration::from_millis(20);
+        let http = Http::new(&c).with_imds_gone_interval(interval);
+        let base = emu.imds_url();
+        let system = IdentitySelector::SystemAssigned;
+        for probing in [false, true] {
+            let before = tokens();
+            emu.add_faults(&serde_json::json!([{"op": "token", "status": 410, "count": 7}]))
+                .unwrap();
+            let started = Instant::now();
+            imds_token(&http, &base, &system, "https://vault.azure.net", probing).unwrap();
+            assert!(started.elapsed() >= interval * 7, "{:?}", started.elapsed());
+            assert_eq!(tokens() - before, 8, "probing: {probing}");
+        }
+        let before = tokens();
+        emu.add_faults(&serde_json::json!([{"op": "token", "status": 410, "count": 8}]))
+            .unwrap();
+        let err = imds_token(&http, &base, &system, "https://vault.azure.net", false).unwrap_err();
+        assert!(err.starts_with("IMDS answered 410"), "{err}");
+        assert_eq!(tokens() - before, 8);
+    }
+
+    #[test]
     fn azure_cli_local_time_is_read() {
         let now = unix_now();
         // format "now" in local time as the CLI does, and read it back

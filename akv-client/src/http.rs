@@ -37,7 +37,13 @@ const MAX_BODY: u64 = 1 << 20;
 /// Backoff for the first retry; doubled each time, with jitter, capped.
 const BACKOFF_BASE: Duration = Duration::from_millis(400);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// IMDS answers 404 while it starts, 429 and 5xx: Azure documents 5 retries with exponential
+/// backoff, whatever the service's retry budget.
 const IMDS_MIN_RETRIES: u32 = 5;
+/// IMDS answers 410 while it is being updated, and Azure says to keep retrying for at least
+/// 70 s: as MSAL does, every 10 s, 7 times.
+const IMDS_GONE_INTERVAL: Duration = Duration::from_secs(10);
+const IMDS_GONE_RETRIES: u32 = 7;
 /// Longest `Retry-After` honoured (also never more than the request timeout).
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
 
@@ -155,6 +161,8 @@ pub struct Http {
     authority_host: Option<String>,
     https_proxy: Option<crate::config::Secret>,
     no_proxy: Option<String>,
+    /// `IMDS_GONE_INTERVAL`; shorter in tests.
+    imds_gone_interval: Duration,
     service: PerProcess<Agent>,
     identity: PerProcess<Agent>,
 }
@@ -172,6 +180,7 @@ impl Http {
             authority_host,
             https_proxy: config.https_proxy.clone(),
             no_proxy: config.no_proxy.clone(),
+            imds_gone_interval: IMDS_GONE_INTERVAL,
             service: PerProcess::new(),
             identity: PerProcess::new(),
         }
@@ -179,6 +188,13 @@ impl Http {
 
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Tests prove the 410 schedule against the emulator without waiting 70 s.
+    #[cfg(test)]
+    pub(crate) fn with_imds_gone_interval(mut self, interval: Duration) -> Http {
+        self.imds_gone_interval = interval;
+        self
     }
 
     fn agent(&self, route: Route) -> Result<&Agent, Error> {
@@ -257,25 +273,26 @@ impl Http {
         ))
     }
 
-    /// Sends `req`, retrying transient failures as its policy says (at most `max_retries`
-    /// times, backoff with jitter, `Retry-After` honoured up to the timeout). A retryable
-    /// status still failing after the last retry is returned as a response.
+    /// The longest `send` can take with every retry: bounds how long a thread waits for
+    /// another's token refresh.
+    pub fn longest_send(&self) -> Duration {
+        let service = self.timeout * (self.max_retries + 1)
+            + RETRY_AFTER_MAX.min(self.timeout) * self.max_retries;
+        let imds_gone =
+            self.timeout * (IMDS_GONE_RETRIES + 1) + self.imds_gone_interval * IMDS_GONE_RETRIES;
+        service.max(imds_gone)
+    }
+
+    /// Sends `req`, retrying transient failures as its policy says (see [`Http::retry_delay`]).
+    /// A retryable status still failing after the last retry is returned as a response.
     pub fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
         let agent = self.agent(req.route)?;
-        let host = host_of(req.url);
-        let max_retries = match req.retry {
-            RetryPolicy::Never => 0,
-            // Azure documents 5 retries for IMDS (it answers 404/410 while it starts or
-            // updates), whatever the service's retry budget.
-            RetryPolicy::Imds | RetryPolicy::ImdsProbe => self.max_retries.max(IMDS_MIN_RETRIES),
-            RetryPolicy::Service => self.max_retries,
-        };
         let mut attempt = 0u32;
         loop {
             let started = Instant::now();
             let result = self.send_once(agent, req);
             let elapsed_ms = started.elapsed().as_millis() as u64;
-            let delay = match result {
+            let delay = match &result {
                 Ok(resp) => {
                     tracing::trace!(
                         method = req.method,
@@ -285,24 +302,25 @@ impl Http {
                         request_id = resp.request_id.as_deref().unwrap_or(""),
                         "http"
                     );
-                    if !req.retry.retries_status(resp.status) || attempt >= max_retries {
-                        return Ok(resp);
-                    }
-                    resp.retry_after.unwrap_or_else(|| backoff(attempt))
+                    self.retry_delay(req.retry, Attempt::Answered(resp), attempt)
                 }
                 Err(e) => {
                     tracing::debug!(method = req.method, url = req.url, error = %e, elapsed_ms, "http request failed");
-                    let probe = req.retry == RetryPolicy::ImdsProbe;
-                    if probe || !is_retryable(&e) || attempt >= max_retries {
-                        return Err(Error::Transport {
-                            host,
-                            message: describe(&e, self.timeout, req.connect_timeout),
-                        });
-                    }
-                    backoff(attempt)
+                    self.retry_delay(req.retry, Attempt::Failed(e), attempt)
                 }
             };
-            let delay = delay.min(RETRY_AFTER_MAX).min(self.timeout);
+            let Some(delay) = delay else {
+                return result.map_err(|e| {
+                    let mut message = describe(&e, self.timeout, req.connect_timeout);
+                    if attempt > 0 {
+                        message.push_str(&format!(" ({} attempts)", attempt + 1));
+                    }
+                    Error::Transport {
+                        host: host_of(req.url),
+                        message,
+                    }
+                });
+            };
             tracing::info!(
                 method = req.method,
                 url = req.url,
@@ -312,6 +330,42 @@ impl Http {
             );
             std::thread::sleep(delay);
             attempt += 1;
+        }
+    }
+
+    /// The pause before retry number `attempt + 1` of a request with `policy`, or `None` when
+    /// it is not retried again:
+    /// - `Service`: 408, 429, 5xx and connection failures, `max_retries` times, exponential
+    ///   backoff with jitter from 0.4 s, or the server's `Retry-After`, capped at
+    ///   min(30 s, timeout);
+    /// - `Imds`: 404, 429 and 5xx the same way but at least 5 times; 410 ("IMDS is being
+    ///   updated") every 10 s until 7 retries (70 s), as Azure documents;
+    /// - `ImdsProbe`: as `Imds`, but a failed connection is final (no IMDS here);
+    /// - `Never`: nothing.
+    fn retry_delay(
+        &self,
+        policy: RetryPolicy,
+        attempt_result: Attempt<'_>,
+        attempt: u32,
+    ) -> Option<Duration> {
+        let imds = matches!(policy, RetryPolicy::Imds | RetryPolicy::ImdsProbe);
+        let budget = match policy {
+            RetryPolicy::Never => 0,
+            RetryPolicy::Imds | RetryPolicy::ImdsProbe => self.max_retries.max(IMDS_MIN_RETRIES),
+            RetryPolicy::Service => self.max_retries,
+        };
+        let capped = |d: Duration| d.min(RETRY_AFTER_MAX).min(self.timeout);
+        match attempt_result {
+            Attempt::Answered(resp) if !policy.retries_status(resp.status) => None,
+            Attempt::Answered(resp) if imds && resp.status == 410 => {
+                (attempt < IMDS_GONE_RETRIES).then_some(self.imds_gone_interval)
+            }
+            Attempt::Answered(resp) => (attempt < budget)
+                .then(|| capped(resp.retry_after.unwrap_or_else(|| backoff(attempt)))),
+            Attempt::Failed(e) => {
+                (policy != RetryPolicy::ImdsProbe && is_retryable(e) && attempt < budget)
+                    .then(|| capped(backoff(attempt)))
+            }
         }
     }
 
@@ -356,6 +410,12 @@ impl Http {
             body,
         })
     }
+}
+
+/// How one attempt ended.
+enum Attempt<'a> {
+    Answered(&'a Response),
+    Failed(&'a ureq::Error),
 }
 
 /// Runs one request with its per-request settings: a connect timeout, no proxy.
@@ -641,6 +701,133 @@ mod tests {
         assert!(RetryPolicy::Imds.retries_status(410));
         assert!(!RetryPolicy::Imds.retries_status(400));
         assert!(!RetryPolicy::Never.retries_status(503));
+    }
+
+    fn http(max_retries: u32, timeout: Duration) -> Http {
+        Http::new(&Config {
+            max_retries,
+            timeout,
+            ..Config::default()
+        })
+    }
+
+    fn answered(status: u16, retry_after: Option<Duration>) -> Response {
+        Response {
+            status,
+            request_id: None,
+            www_authenticate: None,
+            retry_after,
+            body: Vec::new(),
+        }
+    }
+
+    /// Every pause a request gets when each attempt ends the same way.
+    fn schedule(http: &Http, policy: RetryPolicy, attempt: Attempt<'_>) -> Vec<Duration> {
+        let again = |n| match attempt {
+            Attempt::Answered(r) => http.retry_delay(policy, Attempt::Answered(r), n),
+            Attempt::Failed(e) => http.retry_delay(policy, Attempt::Failed(e), n),
+        };
+        (0..100).map_while(again).collect()
+    }
+
+    #[test]
+    fn imds_410_is_retried_every_10_s_for_70_s_whatever_the_retry_budget() {
+        let gone = answered(410, None);
+        for max_retries in [0, 3, 10] {
+            // a short timeout does not shorten the 70 s either
+            let http = http(max_retries, Duration::from_secs(1));
+            for policy in [RetryPolicy::Imds, RetryPolicy::ImdsProbe] {
+                let pauses = schedule(&http, policy, Attempt::Answered(&gone));
+                assert_eq!(pauses, [Duration::from_secs(10); 7], "{policy:?}");
+                assert_eq!(pauses.iter().sum::<Duration>(), Duration::from_secs(70));
+            }
+            // Only IMDS means "being updated" by 410.
+            assert!(schedule(&http, RetryPolicy::Service, Attempt::Answered(&gone)).is_empty());
+        }
+    }
+
+    #[test]
+    fn imds_404_429_5xx_get_at_least_five_exponential_retries() {
+        for (max_retries, expected) in [(0, 5), (3, 5), (8, 8)] {
+            let http = http(max_retries, Duration::from_secs(30));
+            for status in [404, 429, 500, 503] {
+                let pauses = schedule(
+                    &http,
+                    RetryPolicy::Imds,
+                    Attempt::Answered(&answered(status, None)),
+                );
+                assert_eq!(pauses.len(), expected, "{status}");
+                for (n, pause) in pauses.iter().enumerate() {
+                    let nominal = BACKOFF_BASE.saturating_mul(1 << n).min(BACKOFF_MAX);
+                    assert!(*pause >= nominal.mul_f64(0.75) && *pause <= nominal.mul_f64(1.25));
+                }
+            }
+            let refused = answered(400, None);
+            assert!(schedule(&http, RetryPolicy::Imds, Attempt::Answered(&refused)).is_empty());
+        }
+    }
+
+    #[test]
+    fn service_retries_honour_max_retries_and_a_capped_retry_after() {
+        let http = http(3, Duration::from_secs(5));
+        let throttled = answered(429, Some(Duration::from_secs(2)));
+        let pauses = schedule(&http, RetryPolicy::Service, Attempt::Answered(&throttled));
+        assert_eq!(pauses, [Duration::from_secs(2); 3]);
+        // Retry-After is believed up to the timeout
+        let long = answered(429, Some(Duration::from_secs(600)));
+        let pauses = schedule(&http, RetryPolicy::Service, Attempt::Answered(&long));
+        assert_eq!(pauses, [Duration::from_secs(5); 3]);
+        let unavailable = answered(503, None);
+        assert_eq!(
+            schedule(&http, RetryPolicy::Service, Attempt::Answered(&unavailable)).len(),
+            3
+        );
+        assert!(schedule(&http, RetryPolicy::Never, Attempt::Answered(&unavailable)).is_empty());
+        assert!(
+            schedule(
+                &http,
+                RetryPolicy::Service,
+                Attempt::Answered(&answered(404, None))
+            )
+            .is_empty()
+        );
+        let no_retries = Http::new(&Config {
+            max_retries: 0,
+            ..Config::default()
+        });
+        assert!(
+            schedule(
+                &no_retries,
+                RetryPolicy::Service,
+                Attempt::Answered(&unavailable)
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn connection_failures_are_retried_except_when_probing_imds() {
+        let http = http(2, Duration::from_secs(5));
+        let refused = ureq::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        assert_eq!(
+            schedule(&http, RetryPolicy::Service, Attempt::Failed(&refused)).len(),
+            2
+        );
+        assert_eq!(
+            schedule(&http, RetryPolicy::Imds, Attempt::Failed(&refused)).len(),
+            5
+        );
+        assert!(schedule(&http, RetryPolicy::ImdsProbe, Attempt::Failed(&refused)).is_empty());
+        assert!(schedule(&http, RetryPolicy::Never, Attempt::Failed(&refused)).is_empty());
+        // a refused certificate does not get better by retrying
+        let tls = ureq::Error::Io(std::io::ErrorKind::InvalidData.into());
+        assert!(schedule(&http, RetryPolicy::Service, Attempt::Failed(&tls)).is_empty());
+    }
+
+    #[test]
+    fn the_longest_send_covers_imds_70_s_of_410() {
+        let http = http(3, Duration::from_secs(10));
+        assert!(http.longest_send() >= Duration::from_secs(70 + 8 * 10));
     }
 
     #[test]

@@ -186,12 +186,14 @@ fn imds_system_and_user_assigned_identities() {
     .unwrap();
 }
 
+/// 410 ("IMDS is being updated", retried every 10 s for 70 s) is proven against the emulator
+/// by a unit test of `credential` with a shorter interval.
 #[test]
-fn imds_404_410_and_5xx_are_retried_as_azure_documents() {
+fn imds_404_429_and_5xx_are_retried_as_azure_documents() {
     let emu = start();
     emu.add_faults(&serde_json::json!([
         {"op": "token", "status": 404, "count": 1},
-        {"op": "token", "status": 410, "count": 1},
+        {"op": "token", "status": 429, "count": 1},
         {"op": "token", "status": 503, "count": 1}
     ]))
     .unwrap();
