@@ -135,6 +135,26 @@ fn sha1_and_other_unsupported_digests_are_refused_before_any_call() {
         "sig",
     ])
     .fails_with(&["20 bytes"]);
+    // EVP_PKEY_sign with a named digest: refused when the digest is set (set_ctx_params).
+    for (uri, input, digest, needle) in [
+        (
+            "akv:vault:myvault:rsa1",
+            &d20,
+            "digest:sha1",
+            "digest 'SHA1' is not supported",
+        ),
+        (
+            "akv:vault:myvault:p256",
+            &d20,
+            "digest:sha384",
+            "only with SHA256 (ES256)",
+        ),
+    ] {
+        h.openssl(&[
+            "pkeyutl", "-sign", "-inkey", uri, "-in", input, "-out", "sig", "-pkeyopt", digest,
+        ])
+        .fails_with(&["signature_set_ctx_params", needle]);
+    }
     assert_eq!(h.count("sign"), 0);
 }
 
@@ -163,7 +183,7 @@ fn pss_with_another_salt_length_is_refused() {
             "sig",
             &msg,
         ])
-        .fails_with(&[needle]);
+        .fails_with(&["signature_set_ctx_params", needle]);
     }
     h.openssl(&[
         "req",

@@ -314,3 +314,51 @@ fn dgst_sign_ecdsa_verifies_on_each_curve() {
     assert_eq!(h.count("sign"), 3);
     assert_eq!(h.count("verify"), 0);
 }
+
+/// DESIGN §6.4: on OpenSSL 3.0 `EVP_DigestSignFinal` finalises a duplicate of the running
+/// operation (`dupctx`, which must copy the running hash). `dgst` and `pkeyutl -rawin`
+/// reading stdin stream the data through `EVP_DigestSignUpdate` and end with that final.
+#[test]
+fn streamed_signing_from_stdin_with_dgst_and_pkeyutl_rawin_verifies() {
+    let h = Harness::start(&[
+        "vault:myvault:rsa1=rsa:2048",
+        "managedHsm:myhsm:p384=ec:P-384",
+    ]);
+    let rsa = "akv:vault:myvault:rsa1";
+    let ec = "akv:managedHsm:myhsm:p384";
+    let rsa_pub = h.export_public(rsa, "rsa.pub");
+    let ec_pub = h.export_public(ec, "ec.pub");
+    let msg = random_bytes(200_000);
+    let msg_file = h.write("msg", &msg);
+    let sig = h.path("sig");
+    let pss = ["-sigopt", "rsa_padding_mode:pss"];
+
+    for (uri, public, md, opts) in [
+        (rsa, &rsa_pub, "-sha256", &[][..]),
+        (rsa, &rsa_pub, "-sha512", &pss[..]),
+        (ec, &ec_pub, "-sha384", &[][..]),
+    ] {
+        let mut args = vec!["dgst", md, "-sign", uri, "-out", &sig];
+        args.extend_from_slice(opts);
+        h.openssl_stdin(&args, &msg).ok();
+        let mut verify = vec!["dgst", md, "-verify", public, "-signature", &sig];
+        verify.extend_from_slice(opts);
+        verify.push(&msg_file);
+        h.openssl_default(&verify).ok();
+    }
+    for (uri, public, md) in [(rsa, &rsa_pub, "sha256"), (ec, &ec_pub, "sha384")] {
+        h.openssl_stdin(
+            &[
+                "pkeyutl", "-sign", "-rawin", "-digest", md, "-inkey", uri, "-out", &sig,
+            ],
+            &msg,
+        )
+        .ok();
+        h.openssl_default(&[
+            "pkeyutl", "-verify", "-rawin", "-digest", md, "-pubin", "-inkey", public, "-in",
+            &msg_file, "-sigfile", &sig,
+        ])
+        .ok();
+    }
+    assert_eq!(h.count("sign"), 5);
+}

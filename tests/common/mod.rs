@@ -120,12 +120,28 @@ impl Run {
 }
 
 /// Runs `cmd` with a deadline; a hang is a test failure, and the child is killed.
-fn run_with_deadline(mut cmd: Command, args: Vec<String>) -> Run {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().expect("spawn openssl");
+fn run_with_deadline(cmd: Command, args: Vec<String>) -> Run {
+    run_with_input(cmd, args, None)
+}
+
+/// As [`run_with_deadline`], with `input` written to the command's stdin (then closed).
+fn run_with_input(mut cmd: Command, args: Vec<String>, input: Option<Vec<u8>>) -> Run {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn openssl");
     let pid = child.id();
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        std::thread::spawn(move || {
+            use std::io::Write;
+            // A command that fails early stops reading: its error is what the test checks.
+            let _ = stdin.write_all(&input);
+        });
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
@@ -196,6 +212,18 @@ impl Harness {
     /// `openssl <args>` with the akv provider directory and the emulator's environment, no
     /// providers loaded beyond what `args` names.
     pub fn openssl_raw(&self, args: &[&str]) -> Run {
+        self.openssl_raw_with_input(args, None)
+    }
+
+    /// `openssl <sub> -provider akv -provider default <rest>`, reading `input` from stdin.
+    pub fn openssl_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        let (sub, rest) = args.split_first().expect("subcommand");
+        let mut full = vec![*sub, "-provider", "akv", "-provider", "default"];
+        full.extend_from_slice(rest);
+        self.openssl_raw_with_input(&full, Some(input.to_vec()))
+    }
+
+    fn openssl_raw_with_input(&self, args: &[&str], input: Option<Vec<u8>>) -> Run {
         let mut cmd = self.base_command();
         cmd.env("AKV_CONNECT_TO", self.emulator.https_addr().to_string())
             .env("AKV_CA_FILE", self.emulator.ca_path())
@@ -211,7 +239,7 @@ impl Harness {
         }
         full.extend(rest.iter().map(|s| s.to_string()));
         cmd.args(&full);
-        run_with_deadline(cmd, full)
+        run_with_input(cmd, full, input)
     }
 
     /// `openssl <sub> -provider akv -provider default <rest>`.
