@@ -124,22 +124,31 @@ impl TokenIssuer {
     }
 }
 
-/// The 401 a service answers to a request without a valid token for it (challenge header as
-/// the real services send it; the message as close to theirs as is known).
+/// The 401 a service answers to a request without a valid token for it. The challenge header
+/// is the real services'; a vault's body says why (`AKV10000: Request is missing a Bearer or
+/// PoP token.` as captured), a Managed HSM answers a request without a token with an empty
+/// body (as captured) and a wrong audience with its own message. The other messages are as
+/// close to the services' as is known.
 pub fn challenge(service: &Service, why: &Rejection) -> Response {
     let audience = service.audience();
     let message = match why {
-        Rejection::Missing => "AKV10000: Request is missing a Bearer or PoP token.".to_string(),
-        Rejection::Malformed => {
-            "AKV10032: Invalid token: the signature or format could not be validated.".to_string()
+        Rejection::Missing if service.managed_hsm => None,
+        Rejection::Missing => {
+            Some("AKV10000: Request is missing a Bearer or PoP token.".to_string())
         }
-        Rejection::Expired => "[TokenExpired] Error validating token: 'S2S12086'.".to_string(),
-        Rejection::WrongAudience(found) if service.managed_hsm => {
-            format!("Found token with aud={found}, but expected aud={audience}")
+        Rejection::Malformed => Some(
+            "AKV10032: Invalid token: the signature or format could not be validated.".to_string(),
+        ),
+        Rejection::Expired => {
+            Some("[TokenExpired] Error validating token: 'S2S12086'.".to_string())
         }
-        Rejection::WrongAudience(found) => {
-            format!("AKV10022: Invalid audience. Expected {audience}, found: {found}.")
-        }
+        Rejection::WrongAudience(found) if service.managed_hsm => Some(format!(
+            "Found token with aud={found}, but expected aud={audience} (Activity ID: {})",
+            crate::util::uuid()
+        )),
+        Rejection::WrongAudience(found) => Some(format!(
+            "AKV10022: Invalid audience. Expected {audience}, found: {found}."
+        )),
     };
     let header = format!(
         "Bearer authorization=\"https://{}/{}\", resource=\"{}\"",
@@ -147,11 +156,14 @@ pub fn challenge(service: &Service, why: &Rejection) -> Response {
         TENANT_ID,
         audience
     );
-    Response::json(
-        401,
-        &json!({"error": {"code": "Unauthorized", "message": message}}),
-    )
-    .header("WWW-Authenticate", &header)
+    let response = match message {
+        Some(message) => Response::json(
+            401,
+            &json!({"error": {"code": "Unauthorized", "message": message}}),
+        ),
+        None => Response::new(401).header("Content-Type", "application/json; charset=utf-8"),
+    };
+    response.header("WWW-Authenticate", &header)
 }
 
 #[cfg(test)]

@@ -107,6 +107,8 @@ pub struct Request {
     pub http10: bool,
     pub body_kind: BodyKind,
     pub body: Vec<u8>,
+    /// When its head was complete (`x-ms-server-latency` counts from here).
+    pub received: Instant,
 }
 
 impl Request {
@@ -201,9 +203,10 @@ impl Response {
         }
     }
 
+    /// A JSON body, its keys in the order the service writes them ([`write_json`]).
     pub fn json(status: u16, value: &serde_json::Value) -> Response {
         let mut r = Response::new(status);
-        r.body = serde_json::to_vec(value).expect("a serde_json::Value always serialises");
+        write_json(value, &mut r.body);
         r.header("Content-Type", "application/json; charset=utf-8")
     }
 
@@ -237,6 +240,87 @@ impl Response {
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
         out
+    }
+}
+
+/// Where the service puts each key of its JSON bodies (KeyBundle, DeletedKeyBundle, KeyItem,
+/// JsonWebKey, KeyAttributes, operation results, lists, errors), as captured responses show
+/// it: `{"key":{"kid","kty","key_ops","n","e"},"attributes":{"enabled","created","updated",
+/// "recoveryLevel","recoverableDays","exportable"}}`. Other keys follow, alphabetically.
+const SERVICE_KEY_ORDER: &[&str] = &[
+    "recoveryId",
+    "deletedDate",
+    "scheduledPurgeDate",
+    "key",
+    "kid",
+    "kty",
+    "key_ops",
+    "n",
+    "e",
+    "crv",
+    "x",
+    "y",
+    "value",
+    "iv",
+    "tag",
+    "aad",
+    "attributes",
+    "enabled",
+    "nbf",
+    "exp",
+    "created",
+    "updated",
+    "recoveryLevel",
+    "recoverableDays",
+    "exportable",
+    "tags",
+    "managed",
+    "nextLink",
+    "error",
+    "code",
+    "message",
+    "innererror",
+];
+
+/// Writes `value` as compact JSON with object keys in [`SERVICE_KEY_ORDER`] (serde_json's map
+/// is sorted alphabetically, which no Azure service does).
+pub fn write_json(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    let rank = |key: &str| {
+        SERVICE_KEY_ORDER
+            .iter()
+            .position(|k| *k == key)
+            .unwrap_or(SERVICE_KEY_ORDER.len())
+    };
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            // Stable: keys of equal rank keep the map's alphabetical order.
+            entries.sort_by_key(|(key, _)| rank(key));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(&Value::String(key.clone()), out);
+                out.push(b':');
+                write_json(item, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => {
+            serde_json::to_writer(&mut *out, scalar).expect("a JSON scalar always serialises")
+        }
     }
 }
 
@@ -594,6 +678,7 @@ fn parse_head(head: &[u8]) -> Result<Request, HeadError> {
         http10,
         body_kind,
         body: Vec::new(),
+        received: Instant::now(),
     })
 }
 
@@ -634,6 +719,35 @@ mod tests {
             parse_head(b"GET /\xff HTTP/1.1\r\n\r\n"),
             Err(HeadError::Bad(_))
         ));
+    }
+
+    #[test]
+    fn json_keys_come_in_the_service_order() {
+        let bundle = serde_json::json!({
+            "tags": {"b": "1", "a": "2"},
+            "attributes": {"exportable": false, "updated": 2, "created": 1, "enabled": true,
+                "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90},
+            "key": {"e": "AQAB", "n": "AA", "kty": "RSA", "kid": "k", "key_ops": ["sign"]},
+            "zzz": null
+        });
+        let mut out = Vec::new();
+        write_json(&bundle, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"key":{"kid":"k","kty":"RSA","key_ops":["sign"],"n":"AA","e":"AQAB"},"attributes":{"enabled":true,"created":1,"updated":2,"recoveryLevel":"Recoverable+Purgeable","recoverableDays":90,"exportable":false},"tags":{"a":"2","b":"1"},"zzz":null}"#
+        );
+    }
+
+    #[test]
+    fn the_head_end_is_found_across_reads() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nnext";
+        let end = head.len() - 4;
+        // However much was scanned (without the end in it) before, the end is found.
+        for scanned in 0..end {
+            assert_eq!(find_head_end(head, scanned), Some(end), "{scanned}");
+        }
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\n", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n", 0), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::crypto::{self, CipherInput, CipherOp};
 use crate::error::ApiError;
 use crate::host::Service;
-use crate::http::Response;
+use crate::http::{Request, Response};
 use crate::keys::{self, KeyEntry, KeyVersion, Material, Store};
 use crate::util::{b64url, b64url_decode, now, valid_name};
 
@@ -331,6 +331,76 @@ fn required_alg(body: &Value) -> Result<&str, ApiError> {
     }
 }
 
+/// The service answers lists in pages of at most 25 items (`maxresults` 1 to 25), each with a
+/// `nextLink` carrying an opaque `$skiptoken` (null on the last page).
+const MAX_PAGE: usize = 25;
+
+/// What a list request asks for: `maxresults`, where to resume (`$skiptoken`).
+struct Page<'a> {
+    max: usize,
+    max_given: bool,
+    /// The sort key of the first item to return.
+    resume_at: Option<String>,
+    api_version: Option<&'a str>,
+}
+
+impl Page<'_> {
+    fn of(req: &Request) -> Result<Page<'_>, ApiError> {
+        let max = match req.query("maxresults") {
+            None => MAX_PAGE,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad(format!(
+                        "Invalid value {} for query parameter maxresults: an integer from 1 to 25 is expected.",
+                        v.chars().take(20).collect::<String>()
+                    ))
+                })?,
+        };
+        let resume_at = match req.query("$skiptoken") {
+            None => None,
+            Some(token) => Some(
+                b64url_decode(token)
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| ApiError::bad("The $skiptoken is invalid."))?,
+            ),
+        };
+        Ok(Page {
+            max,
+            max_given: req.query("maxresults").is_some(),
+            resume_at,
+            api_version: req.query("api-version"),
+        })
+    }
+
+    /// The page of `items` (sorted by their sort key) this request gets, with the link to
+    /// the next one: `https://<host>:443<path>?api-version=..&$skiptoken=..`, as the service
+    /// writes it.
+    fn answer(&self, items: Vec<(String, Value)>, host: &str, path: &str) -> Value {
+        let start = self
+            .resume_at
+            .as_ref()
+            .map_or(0, |at| items.partition_point(|(key, _)| key < at));
+        let rest = &items[start..];
+        let (this, next) = rest.split_at(rest.len().min(self.max));
+        let next_link = next.first().map(|(key, _)| {
+            let mut link = format!("https://{host}:443{path}?");
+            if let Some(v) = self.api_version {
+                link.push_str(&format!("api-version={v}&"));
+            }
+            link.push_str(&format!("$skiptoken={}", b64url(key.as_bytes())));
+            if self.max_given {
+                link.push_str(&format!("&maxresults={}", self.max));
+            }
+            link
+        });
+        let value: Vec<Value> = this.iter().map(|(_, v)| v.clone()).collect();
+        json!({"value": value, "nextLink": next_link})
+    }
+}
+
 /// Shared state the handlers need.
 pub struct Keys<'a> {
     pub store: &'a Mutex<Store>,
@@ -342,19 +412,25 @@ impl Keys<'_> {
         self.service.host()
     }
 
-    fn lookup(&self, name: &str, version: Option<&str>) -> Result<Arc<KeyVersion>, ApiError> {
+    /// Runs `f` on this service's vault, under the store's lock (no I/O or crypto in `f`).
+    fn with_vault<T>(&self, f: impl FnOnce(&mut keys::Vault) -> T) -> T {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let vault = store.vault(self.service.managed_hsm, &self.service.vault);
-        let entry = vault
-            .keys
-            .get(&name.to_ascii_lowercase())
-            .ok_or_else(|| ApiError::key_not_found(name))?;
-        match version {
-            None => Ok(entry.latest()),
-            Some(v) => entry
-                .version(v)
-                .ok_or_else(|| ApiError::key_not_found(&format!("{name}/{v}"))),
-        }
+        f(store.vault(self.service.managed_hsm, &self.service.vault))
+    }
+
+    fn lookup(&self, name: &str, version: Option<&str>) -> Result<Arc<KeyVersion>, ApiError> {
+        self.with_vault(|vault| {
+            let entry = vault
+                .keys
+                .get(&name.to_ascii_lowercase())
+                .ok_or_else(|| ApiError::key_not_found(name))?;
+            match version {
+                None => Ok(entry.latest()),
+                Some(v) => entry
+                    .version(v)
+                    .ok_or_else(|| ApiError::key_not_found(&format!("{name}/{v}"))),
+            }
+        })
     }
 
     /// Adds a version to `name` (creating the key if new) and returns it.
@@ -363,29 +439,29 @@ impl Keys<'_> {
         name: &str,
         new_key: keys::NewKey,
     ) -> Result<Arc<KeyVersion>, ApiError> {
-        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let vault = store.vault(self.service.managed_hsm, &self.service.vault);
-        let lower = name.to_ascii_lowercase();
-        if vault.deleted.contains_key(&lower) {
-            return Err(ApiError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Key {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged."
-                ),
-            ));
-        }
-        let entry = vault.keys.entry(lower).or_insert_with(|| KeyEntry {
-            name: name.to_string(),
-            versions: Vec::new(),
-        });
-        let version = Arc::new(new_key.into_version(&entry.name));
-        entry.versions.push(version.clone());
-        Ok(version)
+        self.with_vault(|vault| {
+            let lower = name.to_ascii_lowercase();
+            if vault.deleted.contains_key(&lower) {
+                return Err(ApiError::new(
+                    409,
+                    "Conflict",
+                    format!(
+                        "Key {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged."
+                    ),
+                ));
+            }
+            let entry = vault.keys.entry(lower).or_insert_with(|| KeyEntry {
+                name: name.to_string(),
+                versions: Vec::new(),
+            });
+            let version = Arc::new(new_key.into_version(&entry.name));
+            entry.versions.push(version.clone());
+            Ok(version)
+        })
     }
 
-    pub fn handle(&self, route: KeyRoute, body: &[u8]) -> Response {
-        match self.dispatch(route, body) {
+    pub fn handle(&self, route: KeyRoute, req: &Request) -> Response {
+        match self.dispatch(route, req) {
             // Only purge answers no content.
             Ok(Value::Null) => Response::new(204),
             Ok(value) => Response::json(200, &value),
@@ -393,8 +469,9 @@ impl Keys<'_> {
         }
     }
 
-    fn dispatch(&self, route: KeyRoute, body: &[u8]) -> Result<Value, ApiError> {
+    fn dispatch(&self, route: KeyRoute, req: &Request) -> Result<Value, ApiError> {
         let host = self.host();
+        let body = req.body.as_slice();
         match route {
             KeyRoute::Get { name, version } => {
                 Ok(self.lookup(&name, version.as_deref())?.bundle(&host))
@@ -409,32 +486,38 @@ impl Keys<'_> {
             }
             KeyRoute::Update { name, version } => self.update(&name, version.as_deref(), body),
             KeyRoute::Versions { name } => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
-                let entry = vault
-                    .keys
-                    .get(&name.to_ascii_lowercase())
-                    .ok_or_else(|| ApiError::key_not_found(&name))?;
-                let value: Vec<Value> = entry
-                    .versions
-                    .iter()
-                    .map(|v| v.item(v.kid(&host)))
-                    .collect();
-                Ok(json!({"value": value, "nextLink": null}))
+                let page = Page::of(req)?;
+                let items = self.with_vault(|vault| {
+                    let entry = vault
+                        .keys
+                        .get(&name.to_ascii_lowercase())
+                        .ok_or_else(|| ApiError::key_not_found(&name))?;
+                    Ok::<_, ApiError>(
+                        entry
+                            .versions
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| (format!("{i:010}"), v.item(v.kid(&host))))
+                            .collect(),
+                    )
+                })?;
+                Ok(page.answer(items, &host, &format!("/keys/{name}/versions")))
             }
             KeyRoute::ListKeys => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
-                let value: Vec<Value> = vault
-                    .keys
-                    .values()
-                    .map(|e| e.latest().item(format!("https://{host}/keys/{}", e.name)))
-                    .collect();
-                Ok(json!({"value": value, "nextLink": null}))
+                let page = Page::of(req)?;
+                let items = self.with_vault(|vault| {
+                    vault
+                        .keys
+                        .iter()
+                        .map(|(lower, e)| {
+                            let kid = format!("https://{host}/keys/{}", e.name);
+                            (lower.clone(), e.latest().item(kid))
+                        })
+                        .collect()
+                });
+                Ok(page.answer(items, &host, "/keys"))
             }
-            KeyRoute::Delete { name } => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
+            KeyRoute::Delete { name } => self.with_vault(|vault| {
                 let lower = name.to_ascii_lowercase();
                 let entry = vault
                     .keys
@@ -447,44 +530,39 @@ impl Keys<'_> {
                 let value = deleted_bundle(&deleted, &host);
                 vault.deleted.insert(lower, deleted);
                 Ok(value)
-            }
+            }),
             KeyRoute::ListDeleted => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
-                let value: Vec<Value> = vault
-                    .deleted
-                    .values()
-                    .map(|d| {
-                        let mut item = deleted_bundle(d, &host);
-                        let latest = d.entry.latest();
-                        item["kid"] = json!(format!("https://{host}/keys/{}", latest.name));
-                        item.as_object_mut().map(|o| o.remove("key"));
-                        item
-                    })
-                    .collect();
-                Ok(json!({"value": value, "nextLink": null}))
+                let page = Page::of(req)?;
+                let items = self.with_vault(|vault| {
+                    vault
+                        .deleted
+                        .iter()
+                        .map(|(lower, d)| {
+                            let mut item = deleted_bundle(d, &host);
+                            let latest = d.entry.latest();
+                            item["kid"] = json!(format!("https://{host}/keys/{}", latest.name));
+                            item.as_object_mut().map(|o| o.remove("key"));
+                            (lower.clone(), item)
+                        })
+                        .collect()
+                });
+                Ok(page.answer(items, &host, "/deletedkeys"))
             }
-            KeyRoute::GetDeleted { name } => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
+            KeyRoute::GetDeleted { name } => self.with_vault(|vault| {
                 let deleted = vault
                     .deleted
                     .get(&name.to_ascii_lowercase())
                     .ok_or_else(|| deleted_not_found(&name))?;
                 Ok(deleted_bundle(deleted, &host))
-            }
-            KeyRoute::Purge { name } => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
+            }),
+            KeyRoute::Purge { name } => self.with_vault(|vault| {
                 vault
                     .deleted
                     .remove(&name.to_ascii_lowercase())
                     .ok_or_else(|| deleted_not_found(&name))?;
                 Ok(Value::Null)
-            }
-            KeyRoute::Recover { name } => {
-                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                let vault = store.vault(self.service.managed_hsm, &self.service.vault);
+            }),
+            KeyRoute::Recover { name } => self.with_vault(|vault| {
                 let lower = name.to_ascii_lowercase();
                 let deleted = vault
                     .deleted
@@ -493,7 +571,7 @@ impl Keys<'_> {
                 let value = deleted.entry.latest().bundle(&host);
                 vault.keys.insert(lower, deleted.entry);
                 Ok(value)
-            }
+            }),
             KeyRoute::Rng => {
                 let body = parse_body(body)?;
                 let count = body
@@ -513,32 +591,33 @@ impl Keys<'_> {
 
     fn update(&self, name: &str, version: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
         let body = parse_body(body)?;
-        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let vault = store.vault(self.service.managed_hsm, &self.service.vault);
-        let entry = vault
-            .keys
-            .get_mut(&name.to_ascii_lowercase())
-            .ok_or_else(|| ApiError::key_not_found(name))?;
-        let index = match version {
-            None => entry.versions.len() - 1,
-            Some(v) => entry
-                .versions
-                .iter()
-                .position(|k| k.version.eq_ignore_ascii_case(v))
-                .ok_or_else(|| ApiError::key_not_found(&format!("{name}/{v}")))?,
-        };
-        let mut updated = (*entry.versions[index]).clone();
-        if let Some(ops) = body.get("key_ops").filter(|v| !v.is_null()) {
-            updated.key_ops = keys::parse_key_ops(ops)?;
-        }
-        keys::apply_attributes(&mut updated.attributes, body.get("attributes"))?;
-        if let Some(tags) = keys::parse_tags(body.get("tags"))? {
-            updated.tags = Some(tags);
-        }
-        updated.attributes.updated = now();
-        let bundle = updated.bundle(&self.host());
-        entry.versions[index] = Arc::new(updated);
-        Ok(bundle)
+        let host = self.host();
+        self.with_vault(|vault| {
+            let entry = vault
+                .keys
+                .get_mut(&name.to_ascii_lowercase())
+                .ok_or_else(|| ApiError::key_not_found(name))?;
+            let index = match version {
+                None => entry.versions.len() - 1,
+                Some(v) => entry
+                    .versions
+                    .iter()
+                    .position(|k| k.version.eq_ignore_ascii_case(v))
+                    .ok_or_else(|| ApiError::key_not_found(&format!("{name}/{v}")))?,
+            };
+            let mut updated = (*entry.versions[index]).clone();
+            if let Some(ops) = body.get("key_ops").filter(|v| !v.is_null()) {
+                updated.key_ops = keys::parse_key_ops(ops)?;
+            }
+            keys::apply_attributes(&mut updated.attributes, body.get("attributes"))?;
+            if let Some(tags) = keys::parse_tags(body.get("tags"))? {
+                updated.tags = Some(tags);
+            }
+            updated.attributes.updated = now();
+            let bundle = updated.bundle(&host);
+            entry.versions[index] = Arc::new(updated);
+            Ok(bundle)
+        })
     }
 
     fn crypto(
@@ -616,6 +695,10 @@ impl Keys<'_> {
                 };
                 let out = crypto::cipher(&key.material, cipher_op, alg, &input)?;
                 let mut v = json!({"kid": kid, "value": b64url(&out.value)});
+                // A Managed HSM names the algorithm in an AES encryption result (captured).
+                if op == Op::Encrypt && matches!(key.material, Material::Oct(_)) {
+                    v["alg"] = json!(alg);
+                }
                 if let Some(iv) = out.iv {
                     v["iv"] = json!(b64url(&iv));
                 }

@@ -376,7 +376,7 @@ fn plan_admin(req: &Request) -> Plan {
 }
 
 fn plan_https(shared: &Shared, req: &Request) -> Plan {
-    if req.path == "/_emulator" || req.path.starts_with("/_emulator/") {
+    if is_admin_path(&req.path) {
         return plan_admin(req);
     }
     match host::classify(req.header("host")) {
@@ -570,24 +570,91 @@ fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()
     file.write_all(secret.as_bytes())
 }
 
-/// Headers the real service puts on every response.
-fn service_headers(mut response: Response, req: &Request, kind: Listener) -> Response {
-    if kind == Listener::Https {
-        response = response
-            .header("Cache-Control", "no-cache")
-            .header("x-ms-request-id", &crate::util::uuid())
-            .header("x-ms-keyvault-region", "emulator")
-            .header("x-ms-keyvault-service-version", "1.9.2100.1");
-        if let Some(id) = req.header("x-ms-client-request-id") {
-            if id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
-                response = response.header("x-ms-client-request-id", id);
+/// `x-ms-keyvault-network-info`: how the service saw the caller.
+fn network_info(peer: Option<SocketAddr>, managed_hsm: bool) -> String {
+    let (conn_type, family) = match (peer, managed_hsm) {
+        (Some(SocketAddr::V6(_)), false) => ("Ipv6", "InterNetworkV6"),
+        (Some(SocketAddr::V6(_)), true) => ("Ipv6", "Ipv6"),
+        (_, false) => ("Ipv4", "InterNetwork"),
+        (_, true) => ("Ipv4", "Ipv4"),
+    };
+    let addr = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    format!("conn_type={conn_type};addr={addr};act_addr_fam={family};")
+}
+
+/// The headers each responder puts on its answers, as captured responses show them: a vault
+/// (`Pragma`, `Expires: -1`, `x-ms-keyvault-service-version`, the client request id echoed,
+/// `Date`), a Managed HSM (`Content-Security-Policy`, `X-Frame-Options`, `x-ms-server-latency`;
+/// region and network info except on a 401), Entra. The admin API and IMDS add none.
+fn service_headers(
+    mut response: Response,
+    req: &Request,
+    kind: Listener,
+    peer: Option<SocketAddr>,
+) -> Response {
+    if kind == Listener::Https && !is_admin_path(&req.path) {
+        let request_id = crate::util::uuid();
+        response = match host::classify(req.header("host")) {
+            Host::Service(service) if service.managed_hsm => {
+                let latency = req.received.elapsed().as_millis().to_string();
+                response = response
+                    .header("Cache-Control", "no-cache")
+                    .header("Content-Security-Policy", "default-src 'self'")
+                    .header(
+                        "Strict-Transport-Security",
+                        "max-age=31536000; includeSubDomains",
+                    )
+                    .header("X-Content-Type-Options", "nosniff")
+                    .header("X-Frame-Options", "SAMEORIGIN");
+                if response.status != 401 {
+                    response = response
+                        .header("x-ms-keyvault-network-info", &network_info(peer, true))
+                        .header("x-ms-keyvault-region", "emulator");
+                }
+                response
+                    .header("x-ms-request-id", &request_id)
+                    .header("x-ms-server-latency", &latency)
             }
-        }
+            Host::Service(_) => {
+                response = response
+                    .header("Cache-Control", "no-cache")
+                    .header("Pragma", "no-cache")
+                    .header("Expires", "-1")
+                    .header(
+                        "Strict-Transport-Security",
+                        "max-age=31536000;includeSubDomains",
+                    )
+                    .header("X-Content-Type-Options", "nosniff");
+                if let Some(id) = req.header("x-ms-client-request-id")
+                    && id.len() <= 128
+                    && id.bytes().all(|b| b.is_ascii_graphic())
+                {
+                    response = response.header("x-ms-client-request-id", id);
+                }
+                response
+                    .header("x-ms-keyvault-network-info", &network_info(peer, false))
+                    .header("x-ms-keyvault-region", "emulator")
+                    .header("x-ms-keyvault-service-version", "1.9.2100.1")
+                    .header("x-ms-request-id", &request_id)
+                    .header("Date", &crate::util::http_date(crate::util::now()))
+            }
+            Host::Authority(_) => response
+                .header("Cache-Control", "no-store, no-cache")
+                .header("Pragma", "no-cache")
+                .header("x-ms-request-id", &request_id),
+            Host::Other(_) | Host::BadVaultName(_) => {
+                response.header("x-ms-request-id", &request_id)
+            }
+        };
     }
     if req.wants_close() {
         response.close = true;
     }
     response
+}
+
+fn is_admin_path(path: &str) -> bool {
+    path == "/_emulator" || path.starts_with("/_emulator/")
 }
 
 fn send<S: Transport>(
@@ -596,7 +663,8 @@ fn send<S: Transport>(
     response: Response,
     kind: Listener,
 ) -> Next {
-    let response = service_headers(response, req, kind);
+    let peer = conn.stream.socket().tcp().peer_addr().ok();
+    let response = service_headers(response, req, kind, peer);
     match conn.send(&response, Some(req)) {
         Ok(()) if response.close => Next::Close,
         Ok(()) => Next::KeepAlive,
@@ -752,7 +820,7 @@ fn run(shared: &Shared, handler: Handler, req: &Request) -> Response {
             store: &shared.store,
             service: &service,
         }
-        .handle(route, &req.body),
+        .handle(route, req),
         Handler::Token(TokenRoute::Imds) => identity::imds(&shared.tokens, req),
         Handler::Token(TokenRoute::Arc) => identity::arc(&shared.tokens, req),
         Handler::Token(TokenRoute::AppService) => identity::app_service(&shared.tokens, req),

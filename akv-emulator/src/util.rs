@@ -29,6 +29,38 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The civil UTC date and time of a Unix time: (year, month, day, hour, minute, second, weekday
+/// with 0 = Sunday). Howard Hinnant's civil_from_days.
+pub fn civil(t: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let weekday = (days + 4).rem_euclid(7);
+    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60, weekday)
+}
+
+/// An HTTP `Date` value (RFC 9110 IMF-fixdate): `Wed, 09 Nov 2022 17:19:27 GMT`.
+pub fn http_date(t: i64) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d, hh, mm, ss, weekday) = civil(t);
+    format!(
+        "{}, {d:02} {} {y:04} {hh:02}:{mm:02}:{ss:02} GMT",
+        DAYS[weekday as usize],
+        MONTHS[(m - 1) as usize]
+    )
+}
+
 pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     openssl::rand::rand_bytes(&mut bytes).expect("the OpenSSL RNG failed");
@@ -114,6 +146,13 @@ mod tests {
         assert_eq!(percent_decode("a+b%2Fc").unwrap(), "a b/c");
         assert!(percent_decode("%zz").is_none());
         assert!(percent_decode("%4").is_none());
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdate() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_668_014_367), "Wed, 09 Nov 2022 17:19:27 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
     }
 
     #[test]

@@ -21,6 +21,10 @@ fn unauthenticated_requests_get_the_bearer_challenge_for_their_audience() {
         )
     );
     assert_eq!(r.code(), "Unauthorized");
+    assert_eq!(
+        r.message(),
+        "AKV10000: Request is missing a Bearer or PoP token."
+    );
 
     let r = h.send(
         "GET",
@@ -35,6 +39,13 @@ fn unauthenticated_requests_get_the_bearer_challenge_for_their_audience() {
         format!(
             "Bearer authorization=\"https://login.microsoftonline.us/{TENANT_ID}\", resource=\"https://managedhsm.usgovcloudapi.net\""
         )
+    );
+    // A Managed HSM answers a request without a token with an empty body (as captured).
+    assert_eq!(r.body, "");
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
     );
     let r = h.send("GET", "v1x.vault.azure.cn", "/keys/k", None, None);
     assert!(
@@ -96,9 +107,13 @@ fn a_token_for_the_wrong_audience_is_refused_naming_the_expected_one() {
     );
     let r = h.send("GET", HSM, "/keys/k", Some(&h.vault_token), None);
     assert_eq!(r.status, 401);
-    assert_eq!(
-        r.message(),
-        "Found token with aud=https://vault.azure.net, but expected aud=https://managedhsm.azure.net"
+    // As captured (azure-sdk-for-cpp#2750), with an activity id of its own.
+    let message = r.message();
+    assert!(
+        message.starts_with(
+            "Found token with aud=https://vault.azure.net, but expected aud=https://managedhsm.azure.net (Activity ID: "
+        ),
+        "{message}"
     );
     // A public-cloud vault token does not open a China vault.
     let r = h.send(

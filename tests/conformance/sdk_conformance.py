@@ -9,7 +9,8 @@ format: challenge-based auth, versionless URLs, base64url fields, algorithm name
 Starts the emulator, reads its ready line, routes the vault and Managed HSM host names to it
 inside this process only, gets tokens with ManagedIdentityCredential from the emulator's IMDS,
 and checks:
-  - create / get / list keys and versions, on a vault and on a Managed HSM;
+  - create / get / list keys (also in pages the SDK follows by nextLink) and versions, on a
+    vault and on a Managed HSM;
   - every signature algorithm, signed remotely and verified remotely by the SDK, and the
     signature also verified independently with the `cryptography` package;
   - every RSA encrypt/decrypt and wrap/unwrap algorithm, remotely, both directions; AES-GCM,
@@ -194,12 +195,18 @@ def run_checks(emulator, checks):
         expect(fetched.properties.enabled and fetched.properties.created_on is not None, "attributes")
         names = sorted(p.name for p in vault.list_properties_of_keys())
         expect(names == ["ec-p256", "ec-p256k", "ec-p384", "ec-p521", "rsa2048", "rsa4096"], f"list: {names}")
+        # Pages of two, linked by nextLink: the SDK follows them to the same six names.
+        lists_before = emulator.count("list_keys")
+        paged = sorted(p.name for p in vault.list_properties_of_keys(max_page_size=2))
+        expect(paged == names, f"paged list: {paged}")
+        lists = emulator.count("list_keys") - lists_before
+        expect(lists == 3, f"three pages of two, got {lists} requests")
         versions = list(vault.list_properties_of_key_versions("rsa2048"))
         expect(len(versions) == 2, f"two versions, got {len(versions)}")
         hsm_names = sorted(p.name for p in hsm.list_properties_of_keys())
         expect(hsm_names == ["aes128", "aes192", "aes256", "hsm-ec", "hsm-rsa"], f"HSM list: {hsm_names}")
         keys["rsa"] = second
-        return f"{len(names)} vault keys, {len(hsm_names)} HSM keys, 2 versions of rsa2048"
+        return f"{len(names)} vault keys (also in 3 pages of 2), {len(hsm_names)} HSM keys, 2 versions of rsa2048"
 
     checks.run("create, get (latest and by version), list keys and versions", create_get_list)
     if "rsa" not in keys:
