@@ -48,8 +48,8 @@ impl CipherCtx {
     }
 
     fn init(&mut self, keydata: *mut c_void, params: Params) -> Result<()> {
-        // SAFETY: our keymgmt's key (no import, so never a foreign one).
-        let key = unsafe { key::borrow_keydata(keydata) }?;
+        // SAFETY: NULL or our keymgmt's key (no import, so never a foreign one).
+        let key = unsafe { key::key_for_init(keydata, self.key.as_ref()) }?;
         if !key.is_rsa() {
             return Err(Error::invalid_argument(format!(
                 "{} is not an RSA key",

@@ -344,6 +344,22 @@ pub unsafe fn borrow_keydata(keydata: *const c_void) -> Result<Arc<AkvKey>> {
     }
 }
 
+/// The key an operation's `*_init` works on: `keydata`, or, when OpenSSL passes NULL (3.2+
+/// re-initialises a context that way to keep its key), the key of the previous init.
+///
+/// # Safety
+/// As [`keydata_ref`].
+pub unsafe fn key_for_init(
+    keydata: *const c_void,
+    previous: Option<&Arc<AkvKey>>,
+) -> Result<Arc<AkvKey>> {
+    match previous {
+        Some(key) if keydata.is_null() => Ok(key.clone()),
+        // SAFETY: per the contract.
+        _ => unsafe { borrow_keydata(keydata) },
+    }
+}
+
 /// Releases the reference [`into_keydata`] handed out.
 ///
 /// # Safety
@@ -372,9 +388,50 @@ pub unsafe fn with_key<T: Failure>(
     })
 }
 
+/// A key as the store would make it, without a service (unit tests).
+#[cfg(test)]
+pub(crate) fn test_key(public: PublicKey) -> Arc<AkvKey> {
+    let config = akv_client::Config::default();
+    let id = KeyId::parse("akv:vault:myvault:k1:0123456789abcdef", config.cloud).unwrap();
+    let key = Key {
+        kid: id.url(),
+        id,
+        kty: match public {
+            PublicKey::Ec { .. } => akv_client::KeyType::Ec,
+            _ => akv_client::KeyType::Rsa,
+        },
+        public,
+        key_ops: Vec::new(),
+        attributes: Default::default(),
+    };
+    let provider = Arc::new(ProviderContext::new(None, Default::default()));
+    let client = Arc::new(Client::new(config).unwrap());
+    Arc::new(AkvKey::new(provider, client, key).unwrap())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_init_without_a_key_keeps_the_previous_one() {
+        let key = test_key(PublicKey::Rsa {
+            n: vec![0xc5; 256],
+            e: vec![1, 0, 1],
+        });
+        let keydata = into_keydata(key.clone());
+        // SAFETY: a live keydata pointer, then NULL.
+        let first = unsafe { key_for_init(keydata, None) }.unwrap();
+        assert!(Arc::ptr_eq(&first, &key));
+        let again = unsafe { key_for_init(std::ptr::null(), Some(&first)) }.unwrap();
+        assert!(Arc::ptr_eq(&again, &key));
+        let err = unsafe { key_for_init(std::ptr::null(), None) }
+            .err()
+            .unwrap();
+        assert_eq!(err.message, "no key");
+        // SAFETY: the reference handed out above.
+        unsafe { free_keydata(keydata) };
+    }
 
     #[test]
     fn modulus_bits_ignore_leading_zero_bytes() {

@@ -122,9 +122,9 @@ impl SignatureCtx {
         streaming: bool,
         params: Params,
     ) -> Result<()> {
-        // SAFETY: `keydata` is our keymgmt's key (EVP pairs a signature with its provider's
-        // keymgmt; we have no import, so no foreign key can reach us).
-        let key = unsafe { key::borrow_keydata(keydata) }?;
+        // SAFETY: `keydata` is NULL or our keymgmt's key (EVP pairs a signature with its
+        // provider's keymgmt; we have no import, so no foreign key can reach us).
+        let key = unsafe { key::key_for_init(keydata, self.key.as_ref()) }?;
         match (self.family, key.kind) {
             (Family::Rsa, KeyKind::Rsa { .. }) | (Family::Ecdsa, KeyKind::Ec { .. }) => {}
             _ => {
