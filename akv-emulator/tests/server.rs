@@ -221,21 +221,58 @@ fn clearing_faults_and_bad_fault_lists() {
 
 #[test]
 fn latency_ms_delays_key_operations_only() {
+    let latency = Duration::from_secs(1);
     let h = Harness::with(Options {
-        latency: Duration::from_millis(300),
+        latency,
         ..Options::default()
     });
     h.create("vault:myvault:k=rsa:2048");
-    let t = Instant::now();
-    h.stats();
-    h.imds_get(
-        "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net",
-        &[("Metadata", "true")],
+    // Not delayed: the admin API, IMDS and Entra tokens, a 401 challenge (no key operation).
+    // (Arguments are evaluated in order: the clock starts before the request is made.)
+    let quick = |what: &str, started: Instant, status: u16| {
+        assert!(matches!(status, 200 | 401), "{what}: {status}");
+        assert!(
+            started.elapsed() < latency,
+            "{what} took {:?}",
+            started.elapsed()
+        );
+    };
+    let imds =
+        "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net";
+    let form = "grant_type=client_credentials&client_id=app&client_secret=s&scope=https%3A%2F%2Fvault.azure.net%2F.default";
+    let entra = format!(
+        "POST /common/oauth2/v2.0/token HTTP/1.1\r\nHost: login.microsoftonline.com\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
     );
-    assert!(t.elapsed() < Duration::from_millis(300));
+    let mut raw = h.raw();
+    quick(
+        "stats",
+        Instant::now(),
+        h.send("GET", "localhost", "/_emulator/stats", None, None)
+            .status,
+    );
+    quick(
+        "IMDS token",
+        Instant::now(),
+        h.imds_get(imds, &[("Metadata", "true")]).status,
+    );
+    quick("Entra token", Instant::now(), {
+        raw.write(entra.as_bytes());
+        raw.read_reply().unwrap().status
+    });
+    quick(
+        "401",
+        Instant::now(),
+        h.send("GET", VAULT, "/keys/k?api-version=7.5", None, None)
+            .status,
+    );
+    // Delayed: every key operation, reads included.
     let t = Instant::now();
     assert_eq!(sign(&h).status, 200);
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    assert!(t.elapsed() >= latency, "sign took {:?}", t.elapsed());
+    let t = Instant::now();
+    assert_eq!(h.get(VAULT, "/keys/k?api-version=7.5").status, 200);
+    assert!(t.elapsed() >= latency, "get took {:?}", t.elapsed());
 }
 
 #[test]
