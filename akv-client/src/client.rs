@@ -55,8 +55,9 @@ impl Client {
     /// service reported in `kid`.
     pub fn get_key(&self, id: &KeyId) -> Result<Key, Error> {
         let url = format!("{}?api-version={}", id.url(), self.config.api_version);
-        let body = self.call(id, "GET", &url, None)?;
-        parse_key_bundle(id, &body)
+        self.call(id, "GET", &url, None)
+            .and_then(|bundle| parse_key_bundle(id, &bundle))
+            .map_err(|e| e.for_key(id))
     }
 
     /// `POST .../sign`: `digest` must be `alg.digest_len()` bytes. RSA signatures come back as
@@ -67,22 +68,19 @@ impl Client {
         alg: SignatureAlgorithm,
         digest: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        check_digest(alg, digest)?;
+        check_digest(id, alg, digest)?;
         let body = json!({"alg": alg.as_str(), "value": B64.encode(digest)});
-        let answer = self.operation(id, "sign", &body)?;
-        let signature = decode_value(&answer, "value")?;
-        if let Some(len) = raw_ecdsa_len(alg) {
-            if signature.len() != len {
-                return Err(Error::InvalidResponse {
-                    message: format!(
-                        "{} signature is {} bytes, expected {len}",
-                        alg.as_str(),
-                        signature.len()
-                    ),
-                });
+        self.operation(id, "sign", &body, |answer| {
+            let signature = decode_value(answer, "value")?;
+            match raw_ecdsa_len(alg) {
+                Some(len) if signature.len() != len => Err(Error::invalid_response(format!(
+                    "{} signature is {} bytes, expected {len}",
+                    alg.as_str(),
+                    signature.len()
+                ))),
+                _ => Ok(signature),
             }
-        }
-        Ok(signature)
+        })
     }
 
     /// `POST .../verify`
@@ -93,19 +91,18 @@ impl Client {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<bool, Error> {
-        check_digest(alg, digest)?;
+        check_digest(id, alg, digest)?;
         let body = json!({
             "alg": alg.as_str(),
             "digest": B64.encode(digest),
             "value": B64.encode(signature),
         });
-        let answer = self.operation(id, "verify", &body)?;
-        answer
-            .get("value")
-            .and_then(Value::as_bool)
-            .ok_or_else(|| Error::InvalidResponse {
-                message: "verify answer has no boolean 'value'".into(),
-            })
+        self.operation(id, "verify", &body, |answer| {
+            answer
+                .get("value")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| Error::invalid_response("verify answer has no boolean 'value'"))
+        })
     }
 
     /// `POST .../encrypt`
@@ -169,17 +166,25 @@ impl Client {
         value: &[u8],
     ) -> Result<Vec<u8>, Error> {
         let body = json!({"alg": alg.as_str(), "value": B64.encode(value)});
-        let answer = self.operation(id, op, &body)?;
-        decode_value(&answer, "value")
+        self.operation(id, op, &body, |answer| decode_value(answer, "value"))
     }
 
-    fn operation(&self, id: &KeyId, op: &str, body: &Value) -> Result<Value, Error> {
+    /// `POST .../<op>` and `parse` of the answer; any error names the key.
+    fn operation<T>(
+        &self,
+        id: &KeyId,
+        op: &str,
+        body: &Value,
+        parse: impl FnOnce(&Value) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let url = format!(
             "{}?api-version={}",
             id.operation_url(op),
             self.config.api_version
         );
         self.call(id, "POST", &url, Some(body))
+            .and_then(|answer| parse(&answer))
+            .map_err(|e| e.for_key(id))
     }
 
     /// One REST call with a bearer token; on 401 the token is dropped and the call is made
@@ -212,28 +217,27 @@ impl Client {
             if !resp.is_success() {
                 return Err(service_error(resp.status, &resp.body, resp.request_id));
             }
-            return serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidResponse {
-                message: format!(
+            return serde_json::from_slice(&resp.body).map_err(|_| {
+                Error::invalid_response(format!(
                     "{method} {} answered {} with a body that is not JSON",
                     host_of(url),
                     resp.status
-                ),
+                ))
             });
         }
         unreachable!("the loop returns on its second attempt")
     }
 }
 
-fn check_digest(alg: SignatureAlgorithm, digest: &[u8]) -> Result<(), Error> {
+fn check_digest(id: &KeyId, alg: SignatureAlgorithm, digest: &[u8]) -> Result<(), Error> {
     if digest.len() != alg.digest_len() {
-        return Err(Error::Unsupported {
-            message: format!(
-                "{} takes a {}-byte digest, got {} bytes",
-                alg.as_str(),
-                alg.digest_len(),
-                digest.len()
-            ),
-        });
+        return Err(Error::unsupported(format!(
+            "{} takes a {}-byte digest, got {} bytes",
+            alg.as_str(),
+            alg.digest_len(),
+            digest.len()
+        ))
+        .for_key(id));
     }
     Ok(())
 }
@@ -277,6 +281,7 @@ fn service_error(status: u16, body: &[u8], request_id: Option<String>) -> Error 
         inner_code: field(inner, "code"),
         message,
         request_id,
+        key: None,
     }
 }
 
@@ -300,12 +305,9 @@ fn decode_value(answer: &Value, field: &str) -> Result<Vec<u8>, Error> {
     let text = answer
         .get(field)
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::InvalidResponse {
-            message: format!("answer has no '{field}'"),
-        })?;
-    decode_b64url(text).ok_or_else(|| Error::InvalidResponse {
-        message: format!("'{field}' is not base64url"),
-    })
+        .ok_or_else(|| Error::invalid_response(format!("answer has no '{field}'")))?;
+    decode_b64url(text)
+        .ok_or_else(|| Error::invalid_response(format!("'{field}' is not base64url")))
 }
 
 /// base64url as the service sends it (no padding), tolerating padding.
@@ -314,7 +316,7 @@ fn decode_b64url(text: &str) -> Option<Vec<u8>> {
 }
 
 fn parse_key_bundle(requested: &KeyId, bundle: &Value) -> Result<Key, Error> {
-    let bad = |message: String| Error::InvalidResponse { message };
+    let bad = Error::invalid_response;
     let jwk = bundle
         .get("key")
         .ok_or_else(|| bad("key bundle has no 'key'".into()))?;
@@ -531,6 +533,7 @@ mod tests {
                 inner_code,
                 message,
                 request_id,
+                ..
             } => {
                 assert_eq!(status, 403);
                 assert_eq!(code, "Forbidden");

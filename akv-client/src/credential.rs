@@ -191,6 +191,7 @@ impl Credential {
         let chosen = self.chosen.load(Ordering::Relaxed);
         if let Some((name, Ok(source))) = self.candidates.get(chosen) {
             return fetch(source, http, audience, false).map_err(|why| Error::Credential {
+                audience: audience.to_string(),
                 attempts: vec![(source_label(name, source), why)],
             });
         }
@@ -216,7 +217,10 @@ impl Credential {
                 Err(why) => attempts.push((name.to_string(), why.clone())),
             }
         }
-        Err(Error::Credential { attempts })
+        Err(Error::Credential {
+            audience: audience.to_string(),
+            attempts,
+        })
     }
 }
 

@@ -1,16 +1,23 @@
 //! One error type for everything the client does, keeping what the service said.
 
-/// Every failure of the client. `Display` is one readable line naming the key or setting and
-/// the cause (with the service's error code when there is one); no variant ever holds a
-/// secret or a token.
+use crate::keyid::KeyId;
+
+/// Every failure of the client. `Display` is one readable line naming what failed (the key,
+/// the host, the setting or the token audience) and the cause, with the service's error code
+/// when there is one; no variant ever holds a secret or a token.
 #[derive(Debug)]
 pub enum Error {
     /// A key URI or key id part is malformed; `reason` names the bad part.
     InvalidKeyId { input: String, reason: String },
     /// A setting has a bad value.
     Config { setting: String, reason: String },
-    /// No token could be obtained; one entry per credential tried, `(source, why)`.
-    Credential { attempts: Vec<(String, String)> },
+    /// No token could be obtained for `audience`; one entry per credential tried,
+    /// `(source, why)`.
+    Credential {
+        /// The token audience, e.g. `https://vault.azure.net` (empty if unknown).
+        audience: String,
+        attempts: Vec<(String, String)>,
+    },
     /// The service answered with an error status.
     Service {
         status: u16,
@@ -21,13 +28,21 @@ pub enum Error {
         message: String,
         /// `x-ms-request-id`
         request_id: Option<String>,
+        /// The key the request was about.
+        key: Option<Box<KeyId>>,
     },
     /// Connecting, sending or receiving failed (after retries), or the request timed out.
     Transport { host: String, message: String },
     /// The service answered 2xx with a body that is not what the API defines.
-    InvalidResponse { message: String },
+    InvalidResponse {
+        message: String,
+        key: Option<Box<KeyId>>,
+    },
     /// The request cannot be expressed (e.g. a digest of the wrong length for the algorithm).
-    Unsupported { message: String },
+    Unsupported {
+        message: String,
+        key: Option<Box<KeyId>>,
+    },
 }
 
 impl Error {
@@ -48,23 +63,75 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The key the failed request was about, when there was one.
+    pub fn key(&self) -> Option<&KeyId> {
+        match self {
+            Error::Service { key, .. }
+            | Error::InvalidResponse { key, .. }
+            | Error::Unsupported { key, .. } => key.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The `Display` line without the leading `key '<name>' in vault '<vault>': `, for a
+    /// caller that names the key itself.
+    pub fn detail(&self) -> String {
+        Detail(self).to_string()
+    }
+
+    pub(crate) fn invalid_response(message: impl Into<String>) -> Error {
+        Error::InvalidResponse {
+            message: message.into(),
+            key: None,
+        }
+    }
+
+    pub(crate) fn unsupported(message: impl Into<String>) -> Error {
+        Error::Unsupported {
+            message: message.into(),
+            key: None,
+        }
+    }
+
+    /// Names `id` as the key of a service, response or request error that has none yet.
+    pub(crate) fn for_key(mut self, id: &KeyId) -> Error {
+        if let Error::Service { key, .. }
+        | Error::InvalidResponse { key, .. }
+        | Error::Unsupported { key, .. } = &mut self
+        {
+            key.get_or_insert_with(|| Box::new(id.clone()));
+        }
+        self
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
+        if let Some(key) = self.key() {
+            write!(f, "{}: ", key.describe())?;
+        }
+        Detail(self).fmt(f)
+    }
+}
+
+/// An error's line without its key.
+struct Detail<'a>(&'a Error);
+
+impl std::fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
             Error::InvalidKeyId { input, reason } => {
                 write!(f, "invalid key id '{input}': {reason}")
             }
             Error::Config { setting, reason } => write!(f, "setting '{setting}': {reason}"),
-            Error::Credential { attempts } => {
-                if attempts.is_empty() {
-                    return write!(f, "no credential could provide a token");
+            Error::Credential { audience, attempts } => {
+                write!(f, "no credential could provide a token")?;
+                if !audience.is_empty() {
+                    write!(f, " for {audience}")?;
                 }
-                write!(f, "no credential could provide a token: ")?;
                 for (i, (source, why)) in attempts.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, "; ")?;
-                    }
-                    write!(f, "{source}: {why}")?;
+                    write!(f, "{}{source}: {why}", if i == 0 { ": " } else { "; " })?;
                 }
                 Ok(())
             }
@@ -74,6 +141,7 @@ impl std::fmt::Display for Error {
                 inner_code,
                 message,
                 request_id,
+                ..
             } => {
                 write!(f, "service answered {status}")?;
                 if !code.is_empty() {
@@ -91,10 +159,10 @@ impl std::fmt::Display for Error {
                 Ok(())
             }
             Error::Transport { host, message } => write!(f, "cannot reach {host}: {message}"),
-            Error::InvalidResponse { message } => {
+            Error::InvalidResponse { message, .. } => {
                 write!(f, "unexpected response from the service: {message}")
             }
-            Error::Unsupported { message } => write!(f, "unsupported request: {message}"),
+            Error::Unsupported { message, .. } => write!(f, "unsupported request: {message}"),
         }
     }
 }
@@ -120,28 +188,37 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyid::Cloud;
+
+    fn key(uri: &str) -> Option<Box<KeyId>> {
+        Some(Box::new(KeyId::parse(uri, Cloud::Public).unwrap()))
+    }
 
     #[test]
-    fn service_error_display_keeps_status_codes_message_and_request_id() {
+    fn service_error_display_names_the_key_and_keeps_status_codes_message_and_request_id() {
         let err = Error::Service {
             status: 403,
             code: "Forbidden".into(),
             inner_code: Some("KeyOperationForbidden".into()),
             message: "Operation decrypt is not permitted on this key.".into(),
             request_id: Some("0d2c4a1e".into()),
+            key: key("akv:vault:myvault:rsa1"),
         };
+        let detail = "service answered 403 Forbidden (KeyOperationForbidden): Operation decrypt is \
+                      not permitted on this key. [request id 0d2c4a1e]";
+        assert_eq!(err.detail(), detail);
         assert_eq!(
             err.to_string(),
-            "service answered 403 Forbidden (KeyOperationForbidden): Operation decrypt is not \
-             permitted on this key. [request id 0d2c4a1e]"
+            format!("key 'rsa1' in vault 'myvault': {detail}")
         );
         assert_eq!(err.status(), Some(403));
         assert_eq!(err.service_code(), Some("Forbidden"));
+        assert_eq!(err.key().map(KeyId::name), Some("rsa1"));
         assert!(!err.is_transient());
     }
 
     #[test]
-    fn other_variants_display_one_readable_line() {
+    fn every_variant_displays_one_line_naming_what_failed() {
         let cases = [
             (
                 Error::InvalidKeyId {
@@ -159,13 +236,14 @@ mod tests {
             ),
             (
                 Error::Credential {
+                    audience: "https://vault.azure.net".into(),
                     attempts: vec![
                         ("access_token".into(), "not configured".into()),
                         ("azure_cli".into(), "run 'az login'".into()),
                     ],
                 },
-                "no credential could provide a token: access_token: not configured; azure_cli: \
-                 run 'az login'",
+                "no credential could provide a token for https://vault.azure.net: access_token: \
+                 not configured; azure_cli: run 'az login'",
             ),
             (
                 Error::Transport {
@@ -177,20 +255,39 @@ mod tests {
             (
                 Error::InvalidResponse {
                     message: "body is not JSON".into(),
+                    key: key("akv:managedHsm:hsm1:k1"),
                 },
-                "unexpected response from the service: body is not JSON",
+                "key 'k1' in Managed HSM 'hsm1': unexpected response from the service: body is \
+                 not JSON",
             ),
             (
                 Error::Unsupported {
                     message: "RS256 takes a 32-byte digest, got 20".into(),
+                    key: key("akv:vault:myvault:rsa1"),
                 },
-                "unsupported request: RS256 takes a 32-byte digest, got 20",
+                "key 'rsa1' in vault 'myvault': unsupported request: RS256 takes a 32-byte \
+                 digest, got 20",
             ),
         ];
         for (err, text) in cases {
             assert_eq!(err.to_string(), text);
             assert!(!err.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn for_key_names_the_key_once() {
+        let id = KeyId::parse("akv:vault:myvault:rsa1", Cloud::Public).unwrap();
+        let other = KeyId::parse("akv:vault:myvault:other", Cloud::Public).unwrap();
+        let err = Error::unsupported("x").for_key(&id).for_key(&other);
+        assert_eq!(err.key(), Some(&id));
+        // errors that already name what failed get no key
+        let err = Error::Transport {
+            host: "h".into(),
+            message: "m".into(),
+        }
+        .for_key(&id);
+        assert_eq!(err.key(), None);
     }
 
     #[test]
@@ -201,6 +298,7 @@ mod tests {
             inner_code: None,
             message: String::new(),
             request_id: None,
+            key: None,
         };
         assert!(throttled.is_transient());
         assert_eq!(throttled.to_string(), "service answered 429 Throttled");

@@ -401,6 +401,17 @@ impl KeyId {
             && self.name.eq_ignore_ascii_case(&other.name)
     }
 
+    /// How a person names the key: `key 'rsa1' in vault 'myvault'`, `key 'k' in Managed HSM
+    /// 'hsm1'` (the version, when pinned, is left out: it is in the request id's logs).
+    pub fn describe(&self) -> String {
+        format!(
+            "key '{}' in {} '{}'",
+            self.name,
+            self.kind.describe(),
+            self.vault
+        )
+    }
+
     /// `<vault>.<suffix>`
     pub fn host(&self) -> String {
         format!("{}.{}", self.vault, self.cloud.suffix(self.kind))

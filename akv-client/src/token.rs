@@ -356,7 +356,10 @@ mod tests {
             .unwrap();
         let t = cache
             .get("aud", None, Duration::from_secs(1), || {
-                Err(Error::Credential { attempts: vec![] })
+                Err(Error::Credential {
+                    audience: "aud".into(),
+                    attempts: vec![],
+                })
             })
             .unwrap();
         assert_eq!(t.expose(), "old");

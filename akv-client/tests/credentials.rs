@@ -504,9 +504,10 @@ fn default_chain_failure_lists_every_source_with_its_reason() {
     let err = client
         .get_key(&key_id("akv:vault:testvault:ec256"))
         .unwrap_err();
-    let Error::Credential { attempts } = &err else {
+    let Error::Credential { audience, attempts } = &err else {
         panic!("{err:?}");
     };
+    assert_eq!(audience, VAULT_AUDIENCE);
     let sources: Vec<&str> = attempts.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
         sources,
@@ -519,6 +520,12 @@ fn default_chain_failure_lists_every_source_with_its_reason() {
         ]
     );
     let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "no credential could provide a token for https://vault.azure.net: access_token: "
+        ),
+        "{text}"
+    );
     for needle in [
         "AKV_ACCESS_TOKEN",
         "AZURE_CLIENT_SECRET",
@@ -529,4 +536,66 @@ fn default_chain_failure_lists_every_source_with_its_reason() {
         assert!(text.contains(needle), "'{needle}' missing from: {text}");
     }
     assert_eq!(stat(&emu, "get_key"), 0);
+}
+
+#[test]
+fn no_secret_appears_in_any_error_display_or_debug() {
+    let emu = start();
+    let closed = format!("127.0.0.1:{}", closed_port());
+    let dir = temp_dir("secret-errors");
+    let assertion = dir.join("assertion");
+    std::fs::write(&assertion, "assertion-zqleak-3 is not a JWT").unwrap();
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "file-secret-zqleak-6").unwrap();
+    let endpoint = format!("{}/msi/token", emu.imds_url());
+    let failing: Vec<Vec<(&str, &str)>> = vec![
+        // the service refuses a static token
+        vec![
+            ("AKV_CREDENTIAL", "access_token"),
+            ("AKV_ACCESS_TOKEN", "static-token-zqleak-1"),
+        ],
+        // Entra cannot be reached
+        vec![
+            ("AKV_CREDENTIAL", "client_secret"),
+            ("AZURE_TENANT_ID", "t1"),
+            ("AZURE_CLIENT_ID", "app"),
+            ("AZURE_CLIENT_SECRET", "client-secret-zqleak-2"),
+            ("AKV_CONNECT_TO", &closed),
+            ("AKV_MAX_RETRIES", "0"),
+        ],
+        vec![
+            ("AKV_CREDENTIAL", "client_secret"),
+            ("AZURE_TENANT_ID", "t1"),
+            ("AZURE_CLIENT_ID", "app"),
+            ("AKV_CLIENT_SECRET_FILE", secret_file.to_str().unwrap()),
+            ("AKV_CONNECT_TO", &closed),
+            ("AKV_MAX_RETRIES", "0"),
+        ],
+        // Entra refuses the assertion
+        vec![
+            ("AKV_CREDENTIAL", "workload_identity"),
+            ("AZURE_TENANT_ID", "t1"),
+            ("AZURE_CLIENT_ID", "app"),
+            ("AZURE_FEDERATED_TOKEN_FILE", assertion.to_str().unwrap()),
+        ],
+        // App Service refuses the header
+        vec![
+            ("IDENTITY_ENDPOINT", &endpoint),
+            ("IDENTITY_HEADER", "header-zqleak-4"),
+        ],
+        // the proxy (with a password in its URL) cannot be reached
+        vec![
+            ("HTTPS_PROXY", "http://user:proxy-zqleak-5@127.0.0.1:1"),
+            ("AKV_MAX_RETRIES", "0"),
+        ],
+    ];
+    for env in &failing {
+        let err = match signs_with(&emu, env) {
+            Ok(_) => panic!("{env:?} worked"),
+            Err(err) => err,
+        };
+        let shown = format!("{err} / {err:?}");
+        assert!(!shown.contains("zqleak"), "{env:?}: {shown}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -265,7 +265,11 @@ fn missing_key_is_a_404_service_error_with_code_and_request_id() {
         other => panic!("{other:?}"),
     }
     assert!(err.is_not_found());
-    assert!(err.to_string().contains("KeyNotFound"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("key 'nosuchkey' in vault 'testvault': service answered 404 KeyNotFound"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -311,6 +315,12 @@ fn forbidden_and_disabled_keys_keep_the_inner_code() {
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "{err}");
     assert!(err.to_string().contains("KeyDisabled"), "{err}");
+    // "Operation sign is not allowed on a disabled key" does not say which key: the error does
+    assert!(
+        err.to_string()
+            .starts_with("key 'disabled' in vault 'testvault': "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -323,6 +333,11 @@ fn garbage_body_is_an_invalid_response_not_a_panic() {
         .unwrap();
     let err = client.get_key(&id).unwrap_err();
     assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("key 'rsa2048' in vault 'testvault': unexpected response"),
+        "{err}"
+    );
     assert!(client.get_key(&id).is_ok());
 }
 
