@@ -87,3 +87,64 @@ fn a_bad_setting_in_openssl_cnf_is_reported_on_use_not_at_load() {
     )
     .fails_with(&["mars"]);
 }
+
+/// DESIGN §6.6: nothing the provider asks of libcrypto (hashing, local verify and encrypt)
+/// may resolve to akv itself. Here akv is listed first and preferred for every fetch
+/// (`default_properties = ?provider=akv`): signing, verifying and encrypting still work, and
+/// verify and encrypt stay local.
+#[test]
+fn akv_preferred_for_every_fetch_still_hashes_verifies_and_encrypts_locally() {
+    let h = Harness::start(&["vault:myvault:rsa1=rsa:2048", "vault:myvault:ec1=ec:P-256"]);
+    let cnf = format!(
+        "openssl_conf = openssl_init\n\n[openssl_init]\nproviders = provider_sect\n\
+         alg_section = evp_properties\n\n[evp_properties]\ndefault_properties = ?provider=akv\n\n\
+         [provider_sect]\nakv = akv_sect\ndefault = default_sect\n\n\
+         [akv_sect]\nmodule = {}\nactivate = 1\n{}\n\
+         [default_sect]\nactivate = 1\n",
+        module_path().display(),
+        h.emulator_settings()
+    );
+    let cnf = h.write("akv-first.cnf", cnf.as_bytes());
+    let msg = h.write("msg", &random_bytes(5000));
+    for uri in ["akv:vault:myvault:rsa1", "akv:vault:myvault:ec1"] {
+        h.openssl_with_cnf(
+            &cnf,
+            &["dgst", "-sha256", "-sign", uri, "-out", "sig", &msg],
+        )
+        .ok();
+        h.openssl_with_cnf(
+            &cnf,
+            &[
+                "dgst",
+                "-sha256",
+                "-prverify",
+                uri,
+                "-signature",
+                "sig",
+                &msg,
+            ],
+        )
+        .ok();
+    }
+    let plain = h.write("plain", b"local encryption");
+    let rsa = "akv:vault:myvault:rsa1";
+    h.openssl_with_cnf(
+        &cnf,
+        &[
+            "pkeyutl", "-encrypt", "-inkey", rsa, "-in", &plain, "-out", "ct",
+        ],
+    )
+    .ok();
+    h.openssl_with_cnf(
+        &cnf,
+        &[
+            "pkeyutl", "-decrypt", "-inkey", rsa, "-in", "ct", "-out", "back",
+        ],
+    )
+    .ok();
+    assert_eq!(h.read("back"), b"local encryption");
+    assert_eq!(h.count("sign"), 2);
+    assert_eq!(h.count("verify"), 0);
+    assert_eq!(h.count("encrypt"), 0);
+    assert_eq!(h.count("decrypt"), 1);
+}

@@ -275,9 +275,13 @@ impl Harness {
     /// `openssl <args>` configured by openssl.cnf alone ([`Harness::config_file`]), with no
     /// variable but `PATH`, as for a daemon whose environment is stripped.
     pub fn openssl_with_config(&self, akv_settings: &str, args: &[&str]) -> Run {
-        let cnf_path = self.config_file(akv_settings);
+        self.openssl_with_cnf(&self.config_file(akv_settings), args)
+    }
+
+    /// `openssl <args>` with `OPENSSL_CONF=cnf_path` and no variable but `PATH`.
+    pub fn openssl_with_cnf(&self, cnf_path: &str, args: &[&str]) -> Run {
         let mut cmd = self.base_command();
-        cmd.env("OPENSSL_CONF", &cnf_path).args(args);
+        cmd.env("OPENSSL_CONF", cnf_path).args(args);
         run_with_deadline(cmd, args.iter().map(|s| s.to_string()).collect())
     }
 
