@@ -487,22 +487,25 @@ fn check_connect_to(v: &str) -> Result<(), Error> {
 /// `[http://|https://][user[:password]@]host[:port]`; the error never echoes the value (it
 /// may hold a password).
 fn check_proxy(v: &str) -> Result<(), Error> {
+    match proxy_url(v) {
+        Some(_) => Ok(()),
+        None => Err(bad(
+            "https_proxy",
+            "is not an http:// or https:// proxy URL".into(),
+        )),
+    }
+}
+
+/// A proxy setting as a URL (`http://` when it names no scheme), if it is an HTTP(S) one.
+pub(crate) fn proxy_url(v: &str) -> Option<url::Url> {
     let with_scheme = if v.contains("://") {
         v.to_string()
     } else {
         format!("http://{v}")
     };
-    let ok = url::Url::parse(&with_scheme).is_ok_and(|u| {
+    url::Url::parse(&with_scheme).ok().filter(|u| {
         matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            "https_proxy",
-            "is not an http:// or https:// proxy URL".into(),
-        ))
-    }
+    })
 }
 
 /// Whether `host` is to be reached without the proxy, by `no_proxy` as curl reads it:

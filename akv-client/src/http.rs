@@ -218,6 +218,20 @@ impl Http {
             })
     }
 
+    /// `host:port` of the proxy `req` goes through, if any (never its user or password).
+    fn proxy_for(&self, req: &Request<'_>) -> Option<String> {
+        let proxy = self.https_proxy.as_ref()?;
+        if req.route != Route::Service || self.bypasses_proxy(req.url) {
+            return None;
+        }
+        let url = crate::config::proxy_url(proxy.expose())?;
+        let host = url.host_str()?;
+        Some(match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        })
+    }
+
     /// Whether a service-route request to `url` must skip the proxy (`no_proxy`).
     fn bypasses_proxy(&self, url: &str) -> bool {
         match (&self.https_proxy, &self.no_proxy) {
@@ -311,9 +325,16 @@ impl Http {
             };
             let Some(delay) = delay else {
                 return result.map_err(|e| {
-                    let mut message = describe(&e, self.timeout, req.connect_timeout);
+                    let mut notes = Vec::new();
+                    if let Some(proxy) = self.proxy_for(req) {
+                        notes.push(format!("through the proxy {proxy}"));
+                    }
                     if attempt > 0 {
-                        message.push_str(&format!(" ({} attempts)", attempt + 1));
+                        notes.push(format!("{} attempts", attempt + 1));
+                    }
+                    let mut message = describe(&e, self.timeout, req.connect_timeout);
+                    if !notes.is_empty() {
+                        message.push_str(&format!(" ({})", notes.join("; ")));
                     }
                     Error::Transport {
                         host: host_of(req.url),

@@ -589,6 +589,7 @@ fn no_secret_appears_in_any_error_display_or_debug() {
             ("AKV_MAX_RETRIES", "0"),
         ],
     ];
+    let mut errors = Vec::new();
     for env in &failing {
         let err = match signs_with(&emu, env) {
             Ok(_) => panic!("{env:?} worked"),
@@ -596,6 +597,13 @@ fn no_secret_appears_in_any_error_display_or_debug() {
         };
         let shown = format!("{err} / {err:?}");
         assert!(!shown.contains("zqleak"), "{env:?}: {shown}");
+        errors.push(err.to_string());
     }
+    // The proxy's failure names the proxy (without its password), not only the vault.
+    assert_eq!(
+        errors.last().unwrap(),
+        "cannot reach testvault.vault.azure.net: connection refused (through the proxy \
+         127.0.0.1:1)"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
