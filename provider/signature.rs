@@ -248,17 +248,19 @@ impl SignatureCtx {
             }
         }
         if self.operation == Some(Operation::Sign) {
-            self.check_sign_parameters()?;
+            self.check_sign_parameters(self.digest)?;
         }
         Ok(())
     }
 
-    /// What the service can sign: PSS with salt = digest length and MGF1 = the digest.
-    fn check_sign_parameters(&self) -> Result<()> {
+    /// What the service can sign with `digest` (the one set, or for `EVP_PKEY_sign` without
+    /// one, the one the input's length gives): PSS with salt = digest length and MGF1 = the
+    /// digest. With no digest known yet, only what no digest can make right is refused.
+    fn check_sign_parameters(&self, digest: Option<Digest>) -> Result<()> {
         if self.family != Family::Rsa || self.padding != Padding::Pss {
             return Ok(());
         }
-        match (&self.saltlen, self.digest) {
+        match (&self.saltlen, digest) {
             (SaltLen::Max, _) => {
                 return Err(Error::unsupported(
                     "PSS salt length 'max' is not supported: Azure Key Vault signs PSS with a \
@@ -275,7 +277,7 @@ impl SignatureCtx {
             }
             _ => {}
         }
-        if let (Some(mgf1), Some(d)) = (self.mgf1, self.digest) {
+        if let (Some(mgf1), Some(d)) = (self.mgf1, digest) {
             if mgf1 != d {
                 return Err(Error::unsupported(format!(
                     "MGF1 with {} is not supported with {}: Azure Key Vault uses MGF1 with the \
@@ -335,7 +337,7 @@ impl SignatureCtx {
 
     /// The one remote call.
     fn sign_digest(&self, digest: Digest, hash: &[u8]) -> Result<Vec<u8>> {
-        self.check_sign_parameters()?;
+        self.check_sign_parameters(Some(digest))?;
         let key = self.key()?;
         let alg = self.algorithm(digest)?;
         key.check_operation(KeyOperation::Sign)?;
@@ -409,7 +411,7 @@ impl SignatureCtx {
             (Family::Rsa, Padding::Pkcs1) => der::algorithm_id_rsa_pkcs1(digest)?,
             (Family::Rsa, Padding::Pss) => {
                 if self.operation == Some(Operation::Sign) {
-                    self.check_sign_parameters()?;
+                    self.check_sign_parameters(Some(digest))?;
                 }
                 der::algorithm_id_rsa_pss(digest, digest.size())?
             }

@@ -213,6 +213,29 @@ fn pss_with_another_salt_length_is_refused() {
         &msg,
     ])
     .fails_with(&["padding mode", "x931"]);
+    // EVP_PKEY_sign with no digest named: the digest comes from the input's length, and the
+    // salt is checked against it before the call.
+    let digest = h.write("d32", &random_bytes(32));
+    for (salt, needle) in [
+        ("rsa_pss_saltlen:20", "PSS salt length 20 is not supported"),
+        ("rsa_pss_saltlen:48", "PSS salt length 48 is not supported"),
+    ] {
+        h.openssl(&[
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            uri,
+            "-in",
+            &digest,
+            "-out",
+            "sig",
+            "-pkeyopt",
+            "rsa_padding_mode:pss",
+            "-pkeyopt",
+            salt,
+        ])
+        .fails_with(&[needle]);
+    }
     assert_eq!(h.count("sign"), 0);
 }
 
