@@ -36,7 +36,8 @@ impl StoreCtx {
     fn open(provider: Arc<ProviderContext>, uri: &str) -> Result<StoreCtx> {
         let client = provider.client()?;
         let id = KeyId::parse(uri, client.config().cloud)
-            .map_err(|e| Error::new(Reason::InvalidUri, format!("'{uri}': {e}")))?;
+            // The client's message quotes the URI (escaped, shortened) and names the bad part.
+            .map_err(|e| Error::new(Reason::InvalidUri, e.to_string()))?;
         Ok(StoreCtx {
             provider,
             id,

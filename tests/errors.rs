@@ -84,6 +84,19 @@ fn malformed_uris_name_the_bad_part_before_any_request() {
     ] {
         sign(&h, uri).fails_with(&["invalid key URI", needle]);
     }
+    // Whatever the URI holds, our message quotes it escaped and shortened (openssl itself
+    // echoes it raw on another line).
+    let long = format!("akv:vault:myvault:k\u{1b}[31m{}", "k".repeat(5000));
+    let stderr = sign(&h, &long).fails_with(&["invalid key URI"]).stderr();
+    let ours = stderr
+        .lines()
+        .find(|l| l.contains(":akv:store_open:"))
+        .expect("the provider's error line");
+    assert!(ours.len() < 1000, "{} bytes: {ours}", ours.len());
+    assert!(
+        ours.contains("\\u{1b}") && !ours.contains('\u{1b}'),
+        "{ours}"
+    );
     assert!(h.key_requests().is_empty(), "{:?}", h.key_requests());
 }
 
