@@ -148,13 +148,26 @@ impl Client {
     /// A token for `audience` now (cached, or fetched). Useful to check a credential before
     /// the first key operation.
     pub fn token_for(&self, audience: &str) -> Result<Secret, Error> {
+        self.token_for_tenant(audience, None)
+    }
+
+    /// A token for `audience`, of the configured tenant or else of `challenge_tenant`.
+    fn token_for_tenant(
+        &self,
+        audience: &str,
+        challenge_tenant: Option<&str>,
+    ) -> Result<Secret, Error> {
+        let tenant = self.config.tenant_id.as_deref().or(challenge_tenant);
         self.tokens.get(
             audience,
-            self.config.tenant_id.as_deref(),
+            tenant,
             // The refreshing thread is bounded by its own timeouts and retries; waiting twice
             // the longest request (IMDS's 70 s of 410s) only guards against a bug there.
             self.http.longest_send() * 2,
-            || self.credential.get_token(&self.http, audience),
+            || {
+                self.credential
+                    .get_token_for_tenant(&self.http, audience, challenge_tenant)
+            },
         )
     }
 
@@ -187,8 +200,11 @@ impl Client {
             .map_err(|e| e.for_key(id))
     }
 
-    /// One REST call with a bearer token; on 401 the token is dropped and the call is made
-    /// once more with a new one.
+    /// One REST call with a bearer token. On a 401 the call is made once more with a new
+    /// token: of the tenant the service's challenge names when no tenant is configured and
+    /// the refused token was for another (azure-identity's behaviour, which lets an Azure
+    /// CLI logged in to several tenants reach a vault outside its default one), else a fresh
+    /// one of the same tenant.
     fn call(
         &self,
         id: &KeyId,
@@ -197,10 +213,12 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value, Error> {
         let audience = id.audience();
-        let tenant = self.config.tenant_id.as_deref();
+        let host = id.host();
         let body = body.map(|b| b.to_string().into_bytes());
-        for attempt in 0..2 {
-            let token = self.token_for(audience)?;
+        let mut challenge_tenant = self.tokens.challenge_tenant(&host);
+        let mut attempt = 0;
+        let resp = loop {
+            let token = self.token_for_tenant(audience, challenge_tenant.as_deref())?;
             let mut req = match &body {
                 Some(b) => Request::post(url, Route::Service, "application/json", b.clone()),
                 None => Request::get(url, Route::Service),
@@ -209,24 +227,70 @@ impl Client {
                 .header("accept", "application/json")
                 .header("authorization", format!("Bearer {}", token.expose()));
             let resp = self.http.send(&req)?;
-            if resp.status == 401 && attempt == 0 {
-                tracing::info!(key = %id, "service refused the token (401): getting a new one");
-                self.tokens.invalidate(audience, tenant, &token);
-                continue;
+            if resp.status != 401 {
+                break resp;
             }
-            if !resp.is_success() {
-                return Err(service_error(resp.status, &resp.body, resp.request_id));
+            let named = resp
+                .www_authenticate
+                .as_deref()
+                .and_then(tenant_of_challenge);
+            let tenant = self
+                .config
+                .tenant_id
+                .as_deref()
+                .or(challenge_tenant.as_deref());
+            if attempt == 1 {
+                if let (Some(used), Some(named)) = (tenant, &named) {
+                    if used != named {
+                        tracing::warn!(key = %id, tenant = used, challenge_tenant = %named, "the service refused a token of the configured tenant and names another in its challenge");
+                    }
+                }
+                break resp;
             }
-            return serde_json::from_slice(&resp.body).map_err(|_| {
-                Error::invalid_response(format!(
-                    "{method} {} answered {} with a body that is not JSON",
-                    host_of(url),
-                    resp.status
-                ))
-            });
+            attempt = 1;
+            self.tokens.invalidate(audience, tenant, &token);
+            match named {
+                Some(named) if self.config.tenant_id.is_none() && tenant != Some(&named) => {
+                    tracing::info!(key = %id, tenant = %named, "service refused the token (401) and names its tenant: getting a token of that tenant");
+                    self.tokens.set_challenge_tenant(&host, &named);
+                    challenge_tenant = Some(named);
+                }
+                _ => {
+                    tracing::info!(key = %id, "service refused the token (401): getting a new one")
+                }
+            }
+        };
+        if !resp.is_success() {
+            return Err(service_error(resp.status, &resp.body, resp.request_id));
         }
-        unreachable!("the loop returns on its second attempt")
+        serde_json::from_slice(&resp.body).map_err(|_| {
+            Error::invalid_response(format!(
+                "{method} {} answered {} with a body that is not JSON",
+                host_of(url),
+                resp.status
+            ))
+        })
     }
+}
+
+/// The tenant a `WWW-Authenticate: Bearer authorization="https://<authority>/<tenant>", ...`
+/// challenge names (`authorization_uri` too), as the Azure SDKs read it: the first path
+/// segment of that URI. Only a well-formed tenant id is taken.
+fn tenant_of_challenge(challenge: &str) -> Option<String> {
+    let (scheme, params) = challenge.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let uri = params.split(',').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        let name = name.trim();
+        (name.eq_ignore_ascii_case("authorization")
+            || name.eq_ignore_ascii_case("authorization_uri"))
+        .then(|| value.trim().trim_matches('"'))
+    })?;
+    let url = url::Url::parse(uri).ok()?;
+    let tenant = url.path_segments()?.next()?;
+    crate::config::is_tenant_id(tenant).then(|| tenant.to_string())
 }
 
 fn check_digest(id: &KeyId, alg: SignatureAlgorithm, digest: &[u8]) -> Result<(), Error> {
@@ -551,6 +615,44 @@ mod tests {
         assert!(e.to_string().contains("KeyDisabled"), "{e}");
         let e = service_error(503, b"", None);
         assert_eq!(e.to_string(), "service answered 503 ServiceUnavailable");
+    }
+
+    #[test]
+    fn tenant_is_read_from_the_401_challenge_as_the_azure_sdks_read_it() {
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        for challenge in [
+            format!(
+                r#"Bearer authorization="https://login.microsoftonline.com/{tid}", resource="https://vault.azure.net""#
+            ),
+            format!(r#"Bearer authorization="https://login.windows.net/{tid}""#),
+            format!(
+                r#"bearer resource="https://managedhsm.azure.net", authorization_uri="https://login.microsoftonline.us/{tid}/""#
+            ),
+            format!("Bearer authorization=https://login.microsoftonline.com/{tid}"),
+        ] {
+            assert_eq!(
+                tenant_of_challenge(&challenge).as_deref(),
+                Some(tid),
+                "{challenge}"
+            );
+        }
+        assert_eq!(
+            tenant_of_challenge(r#"Bearer authorization="https://login.microsoftonline.com/contoso.onmicrosoft.com""#)
+                .as_deref(),
+            Some("contoso.onmicrosoft.com")
+        );
+        for challenge in [
+            "Basic realm=/var/opt/azcmagent/tokens/x.key",
+            r#"Bearer resource="https://vault.azure.net""#,
+            r#"Bearer authorization="https://login.microsoftonline.com/""#,
+            r#"Bearer authorization="https://login.microsoftonline.com/te%20nant""#,
+            r#"Bearer authorization="https://login.microsoftonline.com/a;rm -rf""#,
+            r#"Bearer authorization="not a url""#,
+            "Bearer",
+            "",
+        ] {
+            assert_eq!(tenant_of_challenge(challenge), None, "{challenge}");
+        }
     }
 
     #[test]

@@ -425,12 +425,16 @@ fn parse_api_version(v: &str) -> Result<String, Error> {
     }
 }
 
-fn check_tenant(t: &str) -> Result<(), Error> {
-    // Goes into a URL path: a GUID or a domain name.
-    let ok = t.len() <= 256
+/// Whether `t` can be a tenant id: a GUID or a domain name. It goes into a URL path and onto
+/// the Azure CLI's command line, so nothing else is accepted.
+pub(crate) fn is_tenant_id(t: &str) -> bool {
+    (1..=256).contains(&t.len())
         && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
+fn check_tenant(t: &str) -> Result<(), Error> {
+    if is_tenant_id(t) {
         Ok(())
     } else {
         Err(bad(

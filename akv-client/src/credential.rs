@@ -188,9 +188,24 @@ impl Credential {
     /// configured source in order and remembers the first that works; if none does, the
     /// error lists every source with its reason.
     pub fn get_token(&self, http: &Http, audience: &str) -> Result<AccessToken, Error> {
+        self.get_token_for_tenant(http, audience, None)
+    }
+
+    /// As [`Credential::get_token`], with the tenant the service named in its 401 challenge:
+    /// a source that takes a tenant and has none configured (the Azure CLI) asks for a token
+    /// of that tenant, as azure-identity does; a configured tenant always wins, and managed
+    /// identities and static tokens have no say in it.
+    pub fn get_token_for_tenant(
+        &self,
+        http: &Http,
+        audience: &str,
+        challenge_tenant: Option<&str>,
+    ) -> Result<AccessToken, Error> {
+        let fetch =
+            |source: &Source, probing| fetch(source, http, audience, challenge_tenant, probing);
         let chosen = self.chosen.load(Ordering::Relaxed);
         if let Some((name, Ok(source))) = self.candidates.get(chosen) {
-            return fetch(source, http, audience, false).map_err(|why| Error::Credential {
+            return fetch(source, false).map_err(|why| Error::Credential {
                 audience: audience.to_string(),
                 attempts: vec![(source_label(name, source), why)],
             });
@@ -198,7 +213,7 @@ impl Credential {
         let mut attempts = Vec::new();
         for (index, (name, candidate)) in self.candidates.iter().enumerate() {
             match candidate {
-                Ok(source) => match fetch(source, http, audience, self.chain) {
+                Ok(source) => match fetch(source, self.chain) {
                     Ok(token) => {
                         if self.chain {
                             tracing::info!(
@@ -336,6 +351,7 @@ fn fetch(
     source: &Source,
     http: &Http,
     audience: &str,
+    challenge_tenant: Option<&str>,
     probing: bool,
 ) -> Result<AccessToken, String> {
     match source {
@@ -389,7 +405,7 @@ fn fetch(
             } => arc_token(http, endpoint, token_dir, audience),
         },
         Source::AzureCli { program, tenant } => {
-            azure_cli_token(program, tenant.as_deref(), audience)
+            azure_cli_token(program, tenant.as_deref().or(challenge_tenant), audience)
         }
     }
 }

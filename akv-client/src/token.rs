@@ -106,6 +106,8 @@ struct Entry {
 struct State {
     entries: Mutex<HashMap<CacheKey, Entry>>,
     refreshed: Condvar,
+    /// Tenant a service host named in its 401 challenge, by host.
+    challenge_tenants: Mutex<HashMap<String, String>>,
 }
 
 /// The token cache of one client.
@@ -147,9 +149,14 @@ impl TokenCache {
                         .collect()
                 })
                 .unwrap_or_default();
+            let challenge_tenants = inherited
+                .and_then(|parent| parent.challenge_tenants.try_lock())
+                .map(|tenants| tenants.clone())
+                .unwrap_or_default();
             Ok::<_, std::convert::Infallible>(State {
                 entries: Mutex::new(entries),
                 refreshed: Condvar::new(),
+                challenge_tenants: Mutex::new(challenge_tenants),
             })
         });
         match built {
@@ -216,6 +223,19 @@ impl TokenCache {
         };
         drop(ticket);
         result
+    }
+
+    /// The tenant `host` named in a 401 challenge, if it did.
+    pub fn challenge_tenant(&self, host: &str) -> Option<String> {
+        self.state().challenge_tenants.lock().get(host).cloned()
+    }
+
+    /// Remembers the tenant `host` named in a 401 challenge.
+    pub fn set_challenge_tenant(&self, host: &str, tenant: &str) {
+        self.state()
+            .challenge_tenants
+            .lock()
+            .insert(host.to_string(), tenant.to_string());
     }
 
     /// Forgets `token` for (audience, tenant) after the service refused it (401), so the next

@@ -372,6 +372,78 @@ fn azure_cli_with_expires_on_and_with_only_expires_on_local_time() {
     }
 }
 
+/// The emulator's 401 challenge names this tenant, as a real vault names its own.
+const EMULATOR_TENANT: &str = "72f98800-e1a1-4c4e-9e6d-a1cc0dede001";
+
+#[test]
+fn azure_cli_without_a_tenant_takes_the_one_the_vaults_challenge_names() {
+    let emu = start();
+    let token = emu.issue_token(VAULT_AUDIENCE);
+    let json = format!(
+        r#"{{"accessToken":"{token}","expires_on":{}}}"#,
+        now() + 3000
+    );
+    // The first token (the CLI's default tenant) is refused with the challenge, as a vault
+    // of another tenant refuses it.
+    let dir = temp_dir("az-challenge");
+    fake_az(&dir, &json);
+    emu.add_faults(&serde_json::json!([{"op": "get_key", "status": 401, "count": 1}]))
+        .unwrap();
+    let client = signs_with(
+        &emu,
+        &[
+            ("AKV_CREDENTIAL", "azure_cli"),
+            ("PATH", dir.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    let calls = std::fs::read_to_string(dir.join("calls")).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(!calls[0].contains("--tenant"), "{calls:?}");
+    assert!(
+        calls[1].ends_with(&format!("--tenant {EMULATOR_TENANT}")),
+        "{calls:?}"
+    );
+    // The vault's tenant is remembered: later operations use its cached token.
+    client
+        .get_key(&key_id("akv:vault:testvault:ec256"))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("calls"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A configured tenant wins over the challenge (azure-identity refuses another tenant
+    // unless told to allow it): the 401 only gets a fresh token of the configured tenant.
+    let dir = temp_dir("az-configured-tenant");
+    fake_az(&dir, &json);
+    emu.add_faults(&serde_json::json!([{"op": "get_key", "status": 401, "count": 1}]))
+        .unwrap();
+    signs_with(
+        &emu,
+        &[
+            ("AKV_CREDENTIAL", "azure_cli"),
+            ("AZURE_TENANT_ID", "contoso.onmicrosoft.com"),
+            ("PATH", dir.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    let calls = std::fs::read_to_string(dir.join("calls")).unwrap();
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+    assert!(
+        calls
+            .lines()
+            .all(|c| c.ends_with("--tenant contoso.onmicrosoft.com")),
+        "{calls}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn azure_cli_not_logged_in_says_run_az_login() {
     let emu = start();
