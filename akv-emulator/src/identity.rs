@@ -25,11 +25,11 @@ fn metadata_ok(req: &Request) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// The user-assigned identity a request names (`client_id=..`, `object_id=..`, ...), if any.
+type Selector = Option<(&'static str, String)>;
+
 /// The identity selectors a request may carry; at most one is allowed.
-fn selector(
-    req: &Request,
-    names: &[&'static str],
-) -> Result<Option<(&'static str, String)>, Response> {
+fn selector(req: &Request, names: &[&'static str]) -> Result<Selector, Response> {
     let given: Vec<(&'static str, String)> = names
         .iter()
         .filter_map(|n| req.query(n).map(|v| (*n, v.to_string())))
@@ -56,15 +56,20 @@ fn resource(req: &Request) -> Result<String, Response> {
     }
 }
 
-fn client_id_for(sel: &Option<(&'static str, String)>) -> String {
+fn client_id_for(sel: &Selector) -> String {
     match sel {
         Some(("client_id", id)) => id.clone(),
         _ => SYSTEM_IDENTITY_CLIENT_ID.to_string(),
     }
 }
 
-fn string_token_fields(t: &Issued, resource: &str) -> Value {
-    json!({
+/// An IMDS-style token for the request's `resource` and identity selector: every value a
+/// string, as IMDS and Azure Arc write them. Returns the body and the selector it honoured.
+fn string_token(tokens: &TokenIssuer, req: &Request) -> Result<(Value, Selector), Response> {
+    let resource = resource(req)?;
+    let sel = selector(req, &["client_id", "object_id", "msi_res_id"])?;
+    let t: Issued = tokens.issue(&resource, &client_id_for(&sel), TENANT_ID);
+    let body = json!({
         "access_token": t.access_token,
         "refresh_token": "",
         "expires_in": t.expires_in.to_string(),
@@ -73,7 +78,8 @@ fn string_token_fields(t: &Issued, resource: &str) -> Value {
         "not_before": t.not_before.to_string(),
         "resource": resource,
         "token_type": "Bearer",
-    })
+    });
+    Ok((body, sel))
 }
 
 /// `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=..` (IMDS).
@@ -92,33 +98,28 @@ pub fn imds(tokens: &TokenIssuer, req: &Request) -> Response {
             "Required api-version parameter not specified",
         );
     }
-    let result = (|| {
-        let resource = resource(req)?;
-        let sel = selector(req, &["client_id", "object_id", "msi_res_id"])?;
-        let client_id = client_id_for(&sel);
-        let t = tokens.issue(&resource, &client_id, TENANT_ID);
-        let mut body = string_token_fields(&t, &resource);
-        body["client_id"] = json!(client_id);
-        Ok(Response::json(200, &body))
-    })();
-    result.unwrap_or_else(|e| e)
+    match string_token(tokens, req) {
+        Ok((mut body, sel)) => {
+            body["client_id"] = json!(client_id_for(&sel));
+            Response::json(200, &body)
+        }
+        Err(response) => response,
+    }
 }
 
-/// The Azure Arc token request once its challenge secret was presented.
+/// The Azure Arc token request once its challenge secret was presented: no refresh token, the
+/// requested identity echoed.
 pub fn arc(tokens: &TokenIssuer, req: &Request) -> Response {
-    let result = (|| {
-        let resource = resource(req)?;
-        let sel = selector(req, &["client_id", "object_id", "msi_res_id"])?;
-        let client_id = client_id_for(&sel);
-        let t = tokens.issue(&resource, &client_id, TENANT_ID);
-        let mut body = string_token_fields(&t, &resource);
-        body.as_object_mut().map(|o| o.remove("refresh_token"));
-        if let Some((name, value)) = sel {
-            body[name] = json!(value);
+    match string_token(tokens, req) {
+        Ok((mut body, sel)) => {
+            body.as_object_mut().map(|o| o.remove("refresh_token"));
+            if let Some((name, value)) = sel {
+                body[name] = json!(value);
+            }
+            Response::json(200, &body)
         }
-        Ok(Response::json(200, &body))
-    })();
-    result.unwrap_or_else(|e| e)
+        Err(response) => response,
+    }
 }
 
 /// `GET /msi/token?api-version=2019-08-01&resource=..` (App Service), header already checked.

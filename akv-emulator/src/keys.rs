@@ -281,14 +281,8 @@ impl NewKey {
 
 fn default_ops(material: &Material) -> Vec<String> {
     let ops: &[&str] = match material {
-        Material::Rsa(_) => &[
-            "encrypt",
-            "decrypt",
-            "sign",
-            "verify",
-            "wrapKey",
-            "unwrapKey",
-        ],
+        // Every operation but import and export.
+        Material::Rsa(_) => &ALL_OPS[..6],
         Material::Ec(..) => &["sign", "verify"],
         Material::Oct(_) => &["encrypt", "decrypt", "wrapKey", "unwrapKey"],
     };

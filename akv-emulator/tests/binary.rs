@@ -1,29 +1,13 @@
 //! The `akv-emulator` binary: flags, the ready line (DESIGN §5), serving, SIGTERM.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
-#[test]
-fn prints_the_ready_line_serves_its_keys_and_stops_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("akv-emulator-bin-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
+/// Starts the binary with `args` and returns it, its stdout and the ready line (read, not
+/// slept for).
+fn start(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_akv-emulator"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--imds-listen",
-            "127.0.0.1:0",
-            "--ca-out",
-        ])
-        .arg(&ca)
-        .args([
-            "--key",
-            "vault:myvault:rsa1=rsa:2048",
-            "--key",
-            "managedHsm:myhsm:ec1=ec:P-384",
-        ])
-        .args(["--token-ttl", "600", "--latency-ms", "0", "--threads", "16"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -31,6 +15,32 @@ fn prints_the_ready_line_serves_its_keys_and_stops_on_sigterm() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
+    (child, stdout, line)
+}
+
+#[test]
+fn prints_the_ready_line_serves_its_keys_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("akv-emulator-bin-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let (child, mut stdout, line) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--imds-listen",
+        "127.0.0.1:0",
+        "--ca-out",
+        ca.to_str().unwrap(),
+        "--key",
+        "vault:myvault:rsa1=rsa:2048",
+        "--key",
+        "managedHsm:myhsm:ec1=ec:P-384",
+        "--token-ttl",
+        "600",
+        "--latency-ms",
+        "0",
+        "--threads",
+        "16",
+    ]);
 
     // Exactly {"https":"127.0.0.1:PORT","imds":"http://127.0.0.1:PORT","ca":"PATH"}.
     let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -86,7 +96,7 @@ fn prints_the_ready_line_serves_its_keys_and_stops_on_sigterm() {
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
         0
     );
-    let status = child.wait().unwrap();
+    let status = wait_at_most(child, std::time::Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
@@ -152,14 +162,8 @@ fn wait_at_most(
 #[test]
 fn sigint_stops_it_with_kept_alive_and_half_sent_requests_open() {
     use std::io::{Read, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_akv-emulator"))
-        .args(["--key", "vault:myvault:k=ec:P-256", "--latency-ms", "500"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (child, _stdout, line) =
+        start(&["--key", "vault:myvault:k=ec:P-256", "--latency-ms", "500"]);
     let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
     let https = ready["https"].as_str().unwrap().to_string();
     let imds = ready["imds"]

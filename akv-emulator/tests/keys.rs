@@ -332,83 +332,56 @@ fn sign_checks_digest_length_algorithm_and_curve() {
         r.message(),
         "Invalid length of 'value': 43 bytes. ES256 requires 32 bytes, encoded with base64url."
     );
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"alg": "RS384", "value": b64u(&[0u8; 32])}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(
-        r.message().contains("RS384 requires 48 bytes"),
-        "{}",
-        r.body
-    );
-    let r = h.post(
-        VAULT,
-        &format!("/keys/ec//sign{V}"),
-        &json!({"alg": "ES384", "value": b64u(&[0u8; 48])}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.message().contains("incompatible"), "{}", r.body);
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"alg": "ES256", "value": b64u(&[0u8; 32])}),
-    );
-    assert_eq!(r.status, 400);
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"alg": "RS1", "value": b64u(&[0u8; 20])}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.message().contains("RS1"), "{}", r.body);
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"value": b64u(&[0u8; 32])}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.message().contains("alg"), "{}", r.body);
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"alg": "RS256"}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.message().contains("value"), "{}", r.body);
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"alg": "RS256", "value": "a+b/c=="}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.message().contains("base64url"), "{}", r.body);
-    let r = h.post(
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        &json!({"alg": "RS256", "value": 17}),
-    );
-    assert_eq!(r.status, 400);
-    let r = h.call("POST", VAULT, &format!("/keys/rsa//sign{V}"), None);
-    assert_eq!(r.status, 400);
-    let r = h.send(
-        "POST",
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        Some(&h.vault_token),
-        Some("{\"alg\": \"RS256\", "),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.message().contains("not valid JSON"), "{}", r.body);
-    let r = h.send(
-        "POST",
-        VAULT,
-        &format!("/keys/rsa//sign{V}"),
-        Some(&h.vault_token),
-        Some("[1,2]"),
-    );
-    assert_eq!(r.status, 400);
+    // (key, raw body, what the message names); every one is a 400 BadParameter.
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "rsa",
+            json!({"alg": "RS384", "value": b64u(&[0u8; 32])}).to_string(),
+            "RS384 requires 48 bytes",
+        ),
+        (
+            "ec",
+            json!({"alg": "ES384", "value": b64u(&[0u8; 48])}).to_string(),
+            "incompatible",
+        ),
+        (
+            "rsa",
+            json!({"alg": "ES256", "value": b64u(&[0u8; 32])}).to_string(),
+            "incompatible",
+        ),
+        (
+            "rsa",
+            json!({"alg": "RS1", "value": b64u(&[0u8; 20])}).to_string(),
+            "RS1",
+        ),
+        ("rsa", json!({"value": b64u(&[0u8; 32])}).to_string(), "alg"),
+        ("rsa", json!({"alg": "RS256"}).to_string(), "value"),
+        (
+            "rsa",
+            json!({"alg": "RS256", "value": "a+b/c=="}).to_string(),
+            "base64url",
+        ),
+        (
+            "rsa",
+            json!({"alg": "RS256", "value": 17}).to_string(),
+            "value",
+        ),
+        ("rsa", String::new(), "empty"),
+        ("rsa", "{\"alg\": \"RS256\", ".to_string(), "not valid JSON"),
+        ("rsa", "[1,2]".to_string(), "object"),
+    ];
+    for (key, body, named) in cases {
+        let r = h.send(
+            "POST",
+            VAULT,
+            &format!("/keys/{key}//sign{V}"),
+            Some(&h.vault_token),
+            Some(body),
+        );
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.code(), "BadParameter", "{body}");
+        assert!(r.message().contains(named), "{body}: {}", r.message());
+    }
 }
 
 fn local_rsa_encrypt(

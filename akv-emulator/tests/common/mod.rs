@@ -69,6 +69,22 @@ impl Reply {
     }
 }
 
+/// Status, headers and body of a ureq response.
+fn reply_of(mut response: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
 pub struct Harness {
     pub emu: Emulator,
     pub agent: ureq::Agent,
@@ -146,19 +162,7 @@ impl Harness {
             }
             None => self.agent.run(builder.body(()).unwrap()),
         };
-        let mut response = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply_of(result.unwrap_or_else(|e| panic!("{method} {path}: {e}")))
     }
 
     /// An authenticated request with the right token for `host`.
@@ -208,22 +212,11 @@ impl Harness {
         for (n, v) in headers {
             builder = builder.header(*n, *v);
         }
-        let mut response = self
-            .agent
-            .run(builder.body(()).unwrap())
-            .unwrap_or_else(|e| panic!("GET {path_and_query}: {e}"));
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply_of(
+            self.agent
+                .run(builder.body(()).unwrap())
+                .unwrap_or_else(|e| panic!("GET {path_and_query}: {e}")),
+        )
     }
 
     /// A raw TLS connection to the HTTPS port, for requests ureq will not send.
