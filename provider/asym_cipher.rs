@@ -235,6 +235,27 @@ unsafe extern "C" fn cipher_init(
     }
 }
 
+/// Encrypt and decrypt: the size query (the modulus size, no call) or `op` on the input.
+///
+/// # Safety
+/// A live context; OpenSSL's buffers as OSSL_FUNC_asym_cipher_encrypt/decrypt document.
+unsafe fn run(
+    function: &str,
+    ctx: *mut c_void,
+    (out, outlen, outsize): (*mut u8, *mut usize, usize),
+    (input, inlen): (*const u8, usize),
+    op: fn(&CipherCtx, &[u8]) -> Result<Vec<u8>>,
+) -> c_int {
+    // SAFETY: per the contract.
+    unsafe {
+        with_ctx(function, ctx, |c: &mut CipherCtx| {
+            let modulus_len = c.key()?.max_signature_size();
+            let input = buffers::input(input, inlen);
+            buffers::output(out, outlen, outsize, modulus_len, || op(c, input))
+        })
+    }
+}
+
 unsafe extern "C" fn cipher_encrypt(
     ctx: *mut c_void,
     out: *mut u8,
@@ -243,13 +264,15 @@ unsafe extern "C" fn cipher_encrypt(
     input: *const u8,
     inlen: usize,
 ) -> c_int {
-    // SAFETY: a live context; OpenSSL's buffers as OSSL_FUNC_asym_cipher_encrypt documents.
+    // SAFETY: OpenSSL's arguments, as `run` requires.
     unsafe {
-        with_ctx("asym_cipher_encrypt", ctx, |c: &mut CipherCtx| {
-            let max = c.key()?.max_signature_size();
-            let input = buffers::input(input, inlen);
-            buffers::output(out, outlen, outsize, max, || c.encrypt(input))
-        })
+        run(
+            "asym_cipher_encrypt",
+            ctx,
+            (out, outlen, outsize),
+            (input, inlen),
+            CipherCtx::encrypt,
+        )
     }
 }
 
@@ -261,13 +284,15 @@ unsafe extern "C" fn cipher_decrypt(
     input: *const u8,
     inlen: usize,
 ) -> c_int {
-    // SAFETY: as in cipher_encrypt.
+    // SAFETY: OpenSSL's arguments, as `run` requires.
     unsafe {
-        with_ctx("asym_cipher_decrypt", ctx, |c: &mut CipherCtx| {
-            let max = c.key()?.max_signature_size();
-            let input = buffers::input(input, inlen);
-            buffers::output(out, outlen, outsize, max, || c.decrypt(input))
-        })
+        run(
+            "asym_cipher_decrypt",
+            ctx,
+            (out, outlen, outsize),
+            (input, inlen),
+            CipherCtx::decrypt,
+        )
     }
 }
 

@@ -13,41 +13,29 @@ use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
 // core.h
 // ---------------------------------------------------------------------------------------
 
-/// Opaque: `OSSL_CORE_HANDLE`.
-#[repr(C)]
-pub struct OSSL_CORE_HANDLE {
-    _private: [u8; 0],
+macro_rules! opaque {
+    ($($(#[$doc:meta])* $name:ident),*) => {
+        $(
+            $(#[$doc])*
+            #[repr(C)]
+            pub struct $name {
+                _private: [u8; 0],
+            }
+        )*
+    };
 }
 
-/// Opaque: `OSSL_LIB_CTX` (libcrypto's library context).
-#[repr(C)]
-pub struct OSSL_LIB_CTX {
-    _private: [u8; 0],
-}
-
-/// Opaque: `OSSL_PROVIDER`.
-#[repr(C)]
-pub struct OSSL_PROVIDER {
-    _private: [u8; 0],
-}
-
-/// Opaque: `EVP_MD`, `EVP_MD_CTX`, `EVP_PKEY`, `EVP_PKEY_CTX`.
-#[repr(C)]
-pub struct EVP_MD {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct EVP_MD_CTX {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct EVP_PKEY {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct EVP_PKEY_CTX {
-    _private: [u8; 0],
-}
+opaque!(
+    /// The core's handle for one provider instance.
+    OSSL_CORE_HANDLE,
+    /// libcrypto's library context.
+    OSSL_LIB_CTX,
+    OSSL_PROVIDER,
+    EVP_MD,
+    EVP_MD_CTX,
+    EVP_PKEY,
+    EVP_PKEY_CTX
+);
 
 /// `void (*function)(void)`: the erased type every dispatch entry is stored as.
 pub type GenericFn = unsafe extern "C" fn();

@@ -239,33 +239,33 @@ unsafe extern "C" fn ec_query_operation_name(operation_id: c_int) -> *const c_ch
     }
 }
 
-pub static RSA_DISPATCH: [OSSL_DISPATCH; 11] = [
-    ffi::dispatch_keymgmt_load(keymgmt_load),
-    ffi::dispatch_keymgmt_free(keymgmt_free),
-    ffi::dispatch_keymgmt_dup(keymgmt_dup),
-    ffi::dispatch_keymgmt_has(keymgmt_has),
-    ffi::dispatch_keymgmt_match(keymgmt_match),
-    ffi::dispatch_keymgmt_export(keymgmt_export),
-    ffi::dispatch_keymgmt_export_types(rsa_export_types),
-    ffi::dispatch_keymgmt_get_params(keymgmt_get_params),
-    ffi::dispatch_keymgmt_gettable_params(rsa_gettable_params),
-    ffi::dispatch_keymgmt_query_operation_name(rsa_query_operation_name),
-    OSSL_DISPATCH::END,
-];
+/// The keymgmt table; RSA and EC differ only in what they export and describe.
+macro_rules! keymgmt_dispatch {
+    ($export_types:ident, $gettable:ident, $operation_name:ident) => {
+        [
+            ffi::dispatch_keymgmt_load(keymgmt_load),
+            ffi::dispatch_keymgmt_free(keymgmt_free),
+            ffi::dispatch_keymgmt_dup(keymgmt_dup),
+            ffi::dispatch_keymgmt_has(keymgmt_has),
+            ffi::dispatch_keymgmt_match(keymgmt_match),
+            ffi::dispatch_keymgmt_export(keymgmt_export),
+            ffi::dispatch_keymgmt_export_types($export_types),
+            ffi::dispatch_keymgmt_get_params(keymgmt_get_params),
+            ffi::dispatch_keymgmt_gettable_params($gettable),
+            ffi::dispatch_keymgmt_query_operation_name($operation_name),
+            OSSL_DISPATCH::END,
+        ]
+    };
+}
 
-pub static EC_DISPATCH: [OSSL_DISPATCH; 11] = [
-    ffi::dispatch_keymgmt_load(keymgmt_load),
-    ffi::dispatch_keymgmt_free(keymgmt_free),
-    ffi::dispatch_keymgmt_dup(keymgmt_dup),
-    ffi::dispatch_keymgmt_has(keymgmt_has),
-    ffi::dispatch_keymgmt_match(keymgmt_match),
-    ffi::dispatch_keymgmt_export(keymgmt_export),
-    ffi::dispatch_keymgmt_export_types(ec_export_types),
-    ffi::dispatch_keymgmt_get_params(keymgmt_get_params),
-    ffi::dispatch_keymgmt_gettable_params(ec_gettable_params),
-    ffi::dispatch_keymgmt_query_operation_name(ec_query_operation_name),
-    OSSL_DISPATCH::END,
-];
+pub static RSA_DISPATCH: [OSSL_DISPATCH; 11] = keymgmt_dispatch!(
+    rsa_export_types,
+    rsa_gettable_params,
+    rsa_query_operation_name
+);
+
+pub static EC_DISPATCH: [OSSL_DISPATCH; 11] =
+    keymgmt_dispatch!(ec_export_types, ec_gettable_params, ec_query_operation_name);
 
 /// OpenSSL's own alias lists, so that libssl's `EVP_PKEY_is_a(pkey, "rsaEncryption")` and
 /// friends recognise our keys.

@@ -9,9 +9,7 @@ use serde_json::json;
 
 fn sign(h: &Harness, uri: &str) -> common::Run {
     let digest = h.write("d", &random_bytes(32));
-    h.openssl(&[
-        "pkeyutl", "-sign", "-inkey", uri, "-in", &digest, "-out", "sig",
-    ])
+    h.sign_digest(uri, &digest, "sig", &[])
 }
 
 #[test]
@@ -163,10 +161,8 @@ fn sha1_and_other_unsupported_digests_are_refused_before_any_call() {
             "only with SHA256 (ES256)",
         ),
     ] {
-        h.openssl(&[
-            "pkeyutl", "-sign", "-inkey", uri, "-in", input, "-out", "sig", "-pkeyopt", digest,
-        ])
-        .fails_with(&["signature_set_ctx_params", needle]);
+        h.sign_digest(uri, input, "sig", &["-pkeyopt", digest])
+            .fails_with(&["signature_set_ctx_params", needle]);
     }
     assert_eq!(h.count("sign"), 0);
 }

@@ -14,25 +14,10 @@ fn pkeyutl_sign_rs256_rs384_rs512_verifies_with_exported_public_key() {
     for (len, md) in [(32, "sha256"), (48, "sha384"), (64, "sha512")] {
         let digest = h.write(&format!("d{len}"), &random_bytes(len));
         let sig = h.path(&format!("rs{len}.sig"));
-        h.openssl(&[
-            "pkeyutl", "-sign", "-inkey", uri, "-in", &digest, "-out", &sig,
-        ])
-        .ok();
+        h.sign_digest(uri, &digest, &sig, &[]).ok();
         let digest_opt = format!("digest:{md}");
-        h.openssl_default(&[
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            &public,
-            "-in",
-            &digest,
-            "-sigfile",
-            &sig,
-            "-pkeyopt",
-            &digest_opt,
-        ])
-        .ok();
+        h.verify_digest(&public, &digest, &sig, &["-pkeyopt", &digest_opt])
+            .ok();
         // The provider's own verify is local: no request.
         h.openssl(&[
             "pkeyutl",
@@ -63,40 +48,16 @@ fn pkeyutl_sign_ps256_ps384_ps512_verifies_with_salt_equal_to_digest_length() {
         let digest = h.write(&format!("d{len}"), &random_bytes(len));
         let sig = h.path(&format!("ps{len}.sig"));
         let digest_opt = format!("digest:{md}");
-        h.openssl(&[
-            "pkeyutl",
-            "-sign",
-            "-inkey",
-            uri,
-            "-in",
-            &digest,
-            "-out",
-            &sig,
-            "-pkeyopt",
-            "rsa_padding_mode:pss",
-            "-pkeyopt",
-            &digest_opt,
-        ])
-        .ok();
+        let pss = ["-pkeyopt", "rsa_padding_mode:pss", "-pkeyopt", &digest_opt];
+        h.sign_digest(uri, &digest, &sig, &pss).ok();
         // A strict salt length: the signature must use salt = hash length.
         let salt_opt = format!("rsa_pss_saltlen:{len}");
-        h.openssl_default(&[
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
+        h.verify_digest(
             &public,
-            "-in",
             &digest,
-            "-sigfile",
             &sig,
-            "-pkeyopt",
-            "rsa_padding_mode:pss",
-            "-pkeyopt",
-            &salt_opt,
-            "-pkeyopt",
-            &digest_opt,
-        ])
+            &[&pss[..], &["-pkeyopt", &salt_opt]].concat(),
+        )
         .ok();
     }
     assert_eq!(h.count("sign"), 3);
@@ -120,14 +81,8 @@ fn pkeyutl_sign_es256_es384_es512_es256k_verifies_with_exported_public_key() {
         let public = h.export_public(uri, &format!("{name}.pub"));
         let digest = h.write(&format!("{name}.dgst"), &random_bytes(len));
         let sig = h.path(&format!("{name}.sig"));
-        h.openssl(&[
-            "pkeyutl", "-sign", "-inkey", uri, "-in", &digest, "-out", &sig,
-        ])
-        .ok();
-        h.openssl_default(&[
-            "pkeyutl", "-verify", "-pubin", "-inkey", &public, "-in", &digest, "-sigfile", &sig,
-        ])
-        .ok();
+        h.sign_digest(uri, &digest, &sig, &[]).ok();
+        h.verify_digest(&public, &digest, &sig, &[]).ok();
         h.openssl(&[
             "pkeyutl", "-verify", "-inkey", uri, "-in", &digest, "-sigfile", &sig,
         ])
@@ -165,14 +120,12 @@ fn users_pkeyutl_command_with_only_akv_loaded_signs_with_a_managed_hsm_key() {
         .ok();
         let public = h.export_public(uri, "pub.pem");
         let sig = h.path("sig");
-        let mut verify = vec![
-            "pkeyutl", "-verify", "-pubin", "-inkey", &public, "-in", &digest, "-sigfile", &sig,
-        ];
         let digest_opt = md.map(|m| format!("digest:{m}"));
-        if let Some(opt) = &digest_opt {
-            verify.extend(["-pkeyopt", opt]);
-        }
-        h.openssl_default(&verify).ok();
+        let opts: Vec<&str> = match &digest_opt {
+            Some(opt) => vec!["-pkeyopt", opt],
+            None => vec![],
+        };
+        h.verify_digest(&public, &digest, &sig, &opts).ok();
     }
     assert_eq!(h.count("sign"), 3);
 }
@@ -185,46 +138,11 @@ fn pkeyutl_digest_option_overrides_the_length_rule() {
     let digest = h.write("d32", &random_bytes(32));
     let sig = h.path("sig");
     // 32 bytes would mean SHA-256; a named digest of another size is refused clearly.
-    h.openssl(&[
-        "pkeyutl",
-        "-sign",
-        "-inkey",
-        uri,
-        "-in",
-        &digest,
-        "-out",
-        &sig,
-        "-pkeyopt",
-        "digest:sha384",
-    ])
-    .fails_with(&["32 bytes", "SHA384"]);
-    h.openssl(&[
-        "pkeyutl",
-        "-sign",
-        "-inkey",
-        uri,
-        "-in",
-        &digest,
-        "-out",
-        &sig,
-        "-pkeyopt",
-        "digest:sha256",
-    ])
-    .ok();
-    h.openssl_default(&[
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        &public,
-        "-in",
-        &digest,
-        "-sigfile",
-        &sig,
-        "-pkeyopt",
-        "digest:sha256",
-    ])
-    .ok();
+    h.sign_digest(uri, &digest, &sig, &["-pkeyopt", "digest:sha384"])
+        .fails_with(&["32 bytes", "SHA384"]);
+    let sha256 = ["-pkeyopt", "digest:sha256"];
+    h.sign_digest(uri, &digest, &sig, &sha256).ok();
+    h.verify_digest(&public, &digest, &sig, &sha256).ok();
     assert_eq!(h.count("sign"), 1);
 }
 

@@ -84,25 +84,10 @@ fn versioned_uri_uses_the_old_version_after_a_rotation() {
     let digest = h.write("d", &random_bytes(32));
     let sig = h.path("sig");
     let uri = format!("akv:vault:myvault:rot:{old}");
-    h.openssl(&[
-        "pkeyutl", "-sign", "-inkey", &uri, "-in", &digest, "-out", &sig,
-    ])
-    .ok();
+    h.sign_digest(&uri, &digest, &sig, &[]).ok();
     let old_pub_file = h.write("old.pub", old_pub.as_bytes());
-    h.openssl_default(&[
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        &old_pub_file,
-        "-in",
-        &digest,
-        "-sigfile",
-        &sig,
-        "-pkeyopt",
-        "digest:sha256",
-    ])
-    .ok();
+    h.verify_digest(&old_pub_file, &digest, &sig, &["-pkeyopt", "digest:sha256"])
+        .ok();
 }
 
 #[test]
@@ -118,10 +103,7 @@ fn request_accounting_one_get_per_load_one_call_per_private_operation() {
     // sign: one GET + one sign.
     let digest = h.write("d", &random_bytes(32));
     let sig = h.path("sig");
-    h.openssl(&[
-        "pkeyutl", "-sign", "-inkey", uri, "-in", &digest, "-out", &sig,
-    ])
-    .ok();
+    h.sign_digest(uri, &digest, &sig, &[]).ok();
     assert_eq!(h.key_requests(), vec![get(2), ("sign".to_string(), 1)]);
 
     // verify through akv: one GET, no verify call.

@@ -12,34 +12,27 @@ use std::ptr::{null, null_mut};
 // The system libcrypto, as the provider links it.
 extern crate openssl_sys;
 
-#[repr(C)]
-pub struct OSSL_LIB_CTX {
-    _private: [u8; 0],
+macro_rules! opaque {
+    ($($name:ident),*) => {
+        $(
+            #[repr(C)]
+            pub struct $name {
+                _private: [u8; 0],
+            }
+        )*
+    };
 }
-#[repr(C)]
-pub struct OSSL_PROVIDER {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct OSSL_STORE_CTX {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct OSSL_STORE_INFO {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct EVP_PKEY {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct EVP_PKEY_CTX {
-    _private: [u8; 0],
-}
-#[repr(C)]
-pub struct EVP_MD_CTX {
-    _private: [u8; 0],
-}
+
+opaque!(
+    OSSL_LIB_CTX,
+    OSSL_PROVIDER,
+    OSSL_STORE_CTX,
+    OSSL_STORE_INFO,
+    EVP_PKEY,
+    EVP_PKEY_CTX,
+    EVP_MD_CTX
+);
+
 #[repr(C)]
 pub struct OSSL_PARAM {
     key: *const c_char,

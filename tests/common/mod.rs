@@ -217,10 +217,7 @@ impl Harness {
 
     /// `openssl <sub> -provider akv -provider default <rest>`, reading `input` from stdin.
     pub fn openssl_stdin(&self, args: &[&str], input: &[u8]) -> Run {
-        let (sub, rest) = args.split_first().expect("subcommand");
-        let mut full = vec![*sub, "-provider", "akv", "-provider", "default"];
-        full.extend_from_slice(rest);
-        self.openssl_raw_with_input(&full, Some(input.to_vec()))
+        self.openssl_raw_with_input(&with_akv_and_default(args), Some(input.to_vec()))
     }
 
     fn openssl_raw_with_input(&self, args: &[&str], input: Option<Vec<u8>>) -> Run {
@@ -244,10 +241,7 @@ impl Harness {
 
     /// `openssl <sub> -provider akv -provider default <rest>`.
     pub fn openssl(&self, args: &[&str]) -> Run {
-        let (sub, rest) = args.split_first().expect("subcommand");
-        let mut full = vec![*sub, "-provider", "akv", "-provider", "default"];
-        full.extend_from_slice(rest);
-        self.openssl_raw(&full)
+        self.openssl_raw(&with_akv_and_default(args))
     }
 
     /// `openssl <args>` with the default provider alone: the independent verifier. No akv,
@@ -361,6 +355,27 @@ impl Harness {
         out
     }
 
+    /// `pkeyutl -sign` through akv of the digest in the file `digest`, into `sig`, plus
+    /// `opts`.
+    pub fn sign_digest(&self, uri: &str, digest: &str, sig: &str, opts: &[&str]) -> Run {
+        let mut args = vec![
+            "pkeyutl", "-sign", "-inkey", uri, "-in", digest, "-out", sig,
+        ];
+        args.extend_from_slice(opts);
+        self.openssl(&args)
+    }
+
+    /// `pkeyutl -verify` of `sig` over the digest in the file `digest` with the public key
+    /// file `public`, under the default provider alone (the independent verifier), plus
+    /// `opts`.
+    pub fn verify_digest(&self, public: &str, digest: &str, sig: &str, opts: &[&str]) -> Run {
+        let mut args = vec![
+            "pkeyutl", "-verify", "-pubin", "-inkey", public, "-in", digest, "-sigfile", sig,
+        ];
+        args.extend_from_slice(opts);
+        self.openssl_default(&args)
+    }
+
     /// Exports the public key of `uri` to `name` (through akv) and returns the path.
     pub fn export_public(&self, uri: &str, name: &str) -> String {
         let out = self.path(name);
@@ -368,6 +383,14 @@ impl Harness {
             .ok();
         out
     }
+}
+
+/// `<sub> -provider akv -provider default <rest>`
+fn with_akv_and_default<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let (sub, rest) = args.split_first().expect("subcommand");
+    let mut full = vec![*sub, "-provider", "akv", "-provider", "default"];
+    full.extend_from_slice(rest);
+    full
 }
 
 /// `n` random bytes (a stand-in digest), from the system's CSPRNG.
