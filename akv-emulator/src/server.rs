@@ -513,20 +513,23 @@ fn arc_secret_ok(shared: &Shared, authorization: Option<&str>) -> bool {
         return false;
     }
     let secret = secret.trim().as_bytes();
-    let mut challenges = shared
-        .arc_challenges
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let Some(i) = challenges
-        .iter()
-        .position(|(s, _)| s.len() == secret.len() && openssl::memcmp::eq(s.as_bytes(), secret))
-    else {
-        return false;
+    let used = {
+        let mut challenges = shared
+            .arc_challenges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        challenges
+            .iter()
+            .position(|(s, _)| s.len() == secret.len() && openssl::memcmp::eq(s.as_bytes(), secret))
+            .and_then(|i| challenges.remove(i))
     };
-    if let Some((_, path)) = challenges.remove(i) {
-        let _ = std::fs::remove_file(path);
+    match used {
+        Some((_, path)) => {
+            let _ = std::fs::remove_file(path);
+            true
+        }
+        None => false,
     }
-    true
 }
 
 /// Writes a new secret to `<arc_dir>/<random>.key` and answers with the Basic challenge.
@@ -541,17 +544,19 @@ fn arc_challenge(shared: &Shared) -> Response {
             &json!({"error": "server_error", "error_description": format!("could not write the challenge file {}: {e}", path.display())}),
         );
     }
-    let mut challenges = shared
-        .arc_challenges
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if challenges.len() >= MAX_ARC_CHALLENGES
-        && let Some((_, oldest)) = challenges.pop_front()
-    {
+    let expired = {
+        let mut challenges = shared
+            .arc_challenges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        challenges.push_back((secret, path.clone()));
+        (challenges.len() > MAX_ARC_CHALLENGES)
+            .then(|| challenges.pop_front())
+            .flatten()
+    };
+    if let Some((_, oldest)) = expired {
         let _ = std::fs::remove_file(oldest);
     }
-    challenges.push_back((secret, path.clone()));
-    drop(challenges);
     Response::json(
         401,
         &json!({"error": "unauthorized", "error_description": "Use the secret in the challenge file as Basic authorization."}),
