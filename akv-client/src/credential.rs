@@ -662,38 +662,9 @@ fn azure_cli_token(
     if let Some(t) = tenant {
         cmd.args(["--tenant", t]);
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    let deadline = Instant::now() + AZURE_CLI_TIMEOUT;
-    // Polling instead of a reader thread: the output is a few hundred bytes, far below a
-    // pipe's buffer, and this crate starts no threads.
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "'az account get-access-token' did not answer within {} s",
-                    AZURE_CLI_TIMEOUT.as_secs()
-                ));
-            }
-            Err(e) => return Err(format!("waiting for az: {e}")),
-        }
-    };
-    let mut stdout = Vec::new();
-    let mut stderr = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_end(&mut stdout);
-    }
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut stderr);
-    }
+    let (status, stdout, stderr) = run_with_deadline(cmd, AZURE_CLI_TIMEOUT)
+        .map_err(|e| format!("'az account get-access-token': {e}"))?;
+    let stderr = String::from_utf8_lossy(&stderr);
     if !status.success() {
         if stderr.contains("az login") || stderr.contains("az account set") {
             return Err("Azure CLI is not logged in: run 'az login'".into());
@@ -729,6 +700,100 @@ fn azure_cli_token(
             "'az account get-access-token' printed neither expires_on nor a readable expiresOn",
         )?;
     Ok(AccessToken::expiring_on(token, expires_on))
+}
+
+/// Most of a program's output kept (the rest is read and dropped).
+const OUTPUT_KEPT: usize = 1 << 20;
+
+/// Runs `cmd` to its end within `timeout` and returns its status, stdout and stderr (each
+/// cut at `OUTPUT_KEPT`). Both pipes are read while it runs, with `poll(2)`: a program that
+/// writes more than a pipe holds would otherwise block and never exit. No thread.
+fn run_with_deadline(
+    mut cmd: Command,
+    timeout: Duration,
+) -> Result<(std::process::ExitStatus, Vec<u8>, Vec<u8>), String> {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", cmd.get_program().to_string_lossy()))?;
+    let deadline = Instant::now() + timeout;
+    let timed_out = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+        format!("no answer within {timeout:?}")
+    };
+    // (pipe while open, what was kept)
+    let mut pipes: [(Option<std::fs::File>, Vec<u8>); 2] = [
+        (
+            child.stdout.take().map(|p| OwnedFd::from(p).into()),
+            Vec::new(),
+        ),
+        (
+            child.stderr.take().map(|p| OwnedFd::from(p).into()),
+            Vec::new(),
+        ),
+    ];
+    let mut chunk = [0u8; 8192];
+    loop {
+        let mut fds: Vec<libc::pollfd> = pipes
+            .iter()
+            .filter_map(|(pipe, _)| pipe.as_ref())
+            .map(|pipe| libc::pollfd {
+                fd: pipe.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        if fds.is_empty() {
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out(&mut child));
+        }
+        let ms = left.as_millis().clamp(1, 1000) as libc::c_int;
+        // SAFETY: `fds` is a live array of `fds.len()` initialised pollfds.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if ready < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("waiting for its output: {e}"));
+        }
+        for (pipe, kept) in pipes.iter_mut() {
+            let Some(file) = pipe else { continue };
+            let fd = file.as_raw_fd();
+            if !fds.iter().any(|p| p.fd == fd && p.revents != 0) {
+                continue;
+            }
+            // poll said readable (or closed): this read does not block.
+            match file.read(&mut chunk) {
+                Ok(0) => *pipe = None,
+                Ok(n) => kept
+                    .extend_from_slice(&chunk[..n.min(OUTPUT_KEPT - kept.len().min(OUTPUT_KEPT))]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => *pipe = None,
+            }
+        }
+    }
+    // Both pipes are closed: the program is ending.
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let [(_, stdout), (_, stderr)] = pipes;
+                return Ok((status, stdout, stderr));
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => return Err(timed_out(&mut child)),
+            Err(e) => return Err(format!("waiting for it: {e}")),
+        }
+    }
 }
 
 /// `expiresOn` as older Azure CLIs print it: `YYYY-MM-DD HH:MM:SS[.ffffff]` in local time.
@@ -885,6 +950,35 @@ mod tests {
         let err = imds_token(&http, &base, &system, "https://vault.azure.net", false).unwrap_err();
         assert!(err.starts_with("IMDS answered 410"), "{err}");
         assert_eq!(tokens() - before, 8);
+    }
+
+    #[test]
+    fn a_program_is_read_while_it_runs_and_stopped_at_its_deadline() {
+        let sh = |script: &str| {
+            let mut cmd = Command::new("/bin/sh");
+            cmd.args(["-c", script]);
+            cmd
+        };
+        // far more than a pipe holds, on both pipes
+        let (status, stdout, stderr) = run_with_deadline(
+            sh("head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2; exit 3"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert_eq!((stdout.len(), stderr.len()), (300_000, 300_000));
+        // more than is kept
+        let (_, stdout, _) =
+            run_with_deadline(sh("head -c 3000000 /dev/zero"), Duration::from_secs(10)).unwrap();
+        assert_eq!(stdout.len(), OUTPUT_KEPT);
+
+        let started = Instant::now();
+        let err = run_with_deadline(sh("exec sleep 30"), Duration::from_millis(300)).unwrap_err();
+        assert_eq!(err, "no answer within 300ms");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let err =
+            run_with_deadline(Command::new("/nonexistent/az"), Duration::from_secs(1)).unwrap_err();
+        assert!(err.starts_with("cannot run /nonexistent/az"), "{err}");
     }
 
     #[test]

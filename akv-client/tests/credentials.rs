@@ -445,6 +445,33 @@ fn azure_cli_without_a_tenant_takes_the_one_the_vaults_challenge_names() {
 }
 
 #[test]
+fn azure_cli_writing_more_than_a_pipe_holds_is_read_while_it_runs() {
+    let emu = start();
+    let token = emu.issue_token(VAULT_AUDIENCE);
+    let dir = temp_dir("az-chatty");
+    // 256 KiB of warnings on stderr before the answer: four times what a pipe holds.
+    write_executable(
+        &dir.join("az"),
+        &format!(
+            "#!/bin/sh\nhead -c 262144 /dev/zero | tr '\\0' w >&2\n\
+             echo '{{\"accessToken\":\"{token}\",\"expires_on\":{}}}'\n",
+            now() + 3000
+        ),
+    );
+    let started = std::time::Instant::now();
+    signs_with(
+        &emu,
+        &[
+            ("AKV_CREDENTIAL", "azure_cli"),
+            ("PATH", dir.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    assert!(started.elapsed() < 5 * SECOND, "{:?}", started.elapsed());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn azure_cli_not_logged_in_says_run_az_login() {
     let emu = start();
     let dir = temp_dir("az-login");
