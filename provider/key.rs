@@ -32,9 +32,21 @@ pub struct AkvKey {
 impl AkvKey {
     pub fn new(provider: Arc<ProviderContext>, client: Arc<Client>, key: Key) -> Result<AkvKey> {
         let kind = match &key.public {
-            PublicKey::Rsa { n, .. } => KeyKind::Rsa {
-                bits: significant_bits(n),
-            },
+            PublicKey::Rsa { n, e } => {
+                let bits = significant_bits(n);
+                if bits < 512 || significant_bits(e) == 0 {
+                    return Err(Error::new(
+                        Reason::InvalidResponse,
+                        format!(
+                            "{}: the service returned an RSA public key with a {bits}-bit \
+                             modulus and a {}-bit exponent",
+                            describe_key(&key.id),
+                            significant_bits(e)
+                        ),
+                    ));
+                }
+                KeyKind::Rsa { bits }
+            }
             PublicKey::Ec { curve, x, y } => {
                 let len = curve.coordinate_len();
                 if x.len() != len || y.len() != len {
@@ -391,6 +403,11 @@ pub unsafe fn with_key<T: Failure>(
 /// A key as the store would make it, without a service (unit tests).
 #[cfg(test)]
 pub(crate) fn test_key(public: PublicKey) -> Arc<AkvKey> {
+    Arc::new(new_test_key(public).unwrap())
+}
+
+#[cfg(test)]
+fn new_test_key(public: PublicKey) -> Result<AkvKey> {
     let config = akv_client::Config::default();
     let id = KeyId::parse("akv:vault:myvault:k1:0123456789abcdef", config.cloud).unwrap();
     let key = Key {
@@ -406,7 +423,7 @@ pub(crate) fn test_key(public: PublicKey) -> Arc<AkvKey> {
     };
     let provider = Arc::new(ProviderContext::new(None, Default::default()));
     let client = Arc::new(Client::new(config).unwrap());
-    Arc::new(AkvKey::new(provider, client, key).unwrap())
+    AkvKey::new(provider, client, key)
 }
 
 #[cfg(test)]
@@ -431,6 +448,24 @@ mod tests {
         assert_eq!(err.message, "no key");
         // SAFETY: the reference handed out above.
         unsafe { free_keydata(keydata) };
+    }
+
+    #[test]
+    fn a_missing_or_tiny_rsa_modulus_or_exponent_is_an_invalid_response() {
+        for (n, e) in [
+            (vec![], vec![1, 0, 1]),
+            (vec![0; 256], vec![1, 0, 1]),
+            (vec![0xff; 32], vec![1, 0, 1]),
+            (vec![0xc5; 256], vec![]),
+        ] {
+            let err = new_test_key(PublicKey::Rsa { n, e }).err().unwrap();
+            assert_eq!(err.reason, Reason::InvalidResponse);
+            assert!(
+                err.message.contains("key 'k1' in vault 'myvault'"),
+                "{}",
+                err.message
+            );
+        }
     }
 
     #[test]

@@ -274,3 +274,57 @@ pub static ALGORITHMS: [OSSL_ALGORITHM; 3] = [
     OSSL_ALGORITHM::new(c"EC:id-ecPublicKey:1.2.840.10045.2.1", &EC_DISPATCH),
     OSSL_ALGORITHM::END,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DESIGN §6.3: no `new`, no `import`: a foreign key can never be pulled into akv (with
+    /// import, EVP would route other providers' keys' operations here).
+    #[test]
+    fn keymgmt_has_no_new_and_no_import() {
+        const NEW: i32 = 1;
+        const IMPORT: i32 = 40;
+        const IMPORT_TYPES: i32 = 41;
+        for table in [&RSA_DISPATCH, &EC_DISPATCH] {
+            for entry in table.iter() {
+                assert!(
+                    ![NEW, IMPORT, IMPORT_TYPES].contains(&entry.function_id),
+                    "function id {}",
+                    entry.function_id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn export_refuses_any_selection_with_the_private_key() {
+        let key = key::test_key(akv_client::PublicKey::Rsa {
+            n: vec![0xc5; 256],
+            e: vec![1, 0, 1],
+        });
+        let keydata = key::into_keydata(key);
+        unsafe extern "C" fn count(_params: *const OSSL_PARAM, arg: *mut c_void) -> c_int {
+            // SAFETY: `arg` is the counter below.
+            unsafe { *(arg as *mut u32) += 1 };
+            1
+        }
+        let mut calls = 0u32;
+        let arg = &mut calls as *mut u32 as *mut c_void;
+        // SAFETY: a live keydata and a callback that only counts.
+        unsafe {
+            for selection in [
+                OSSL_KEYMGMT_SELECT_PRIVATE_KEY,
+                OSSL_KEYMGMT_SELECT_PRIVATE_KEY | OSSL_KEYMGMT_SELECT_PUBLIC_KEY,
+                0xff,
+            ] {
+                assert_eq!(keymgmt_export(keydata, selection, Some(count), arg), 0);
+            }
+            assert_eq!(calls, 0, "private material reached the callback");
+            let public = OSSL_KEYMGMT_SELECT_PUBLIC_KEY | ffi::OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
+            assert_eq!(keymgmt_export(keydata, public, Some(count), arg), 1);
+            assert_eq!(calls, 1);
+            key::free_keydata(keydata);
+        }
+    }
+}

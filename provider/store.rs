@@ -173,3 +173,18 @@ pub static ALGORITHMS: [OSSL_ALGORITHM; 3] = [
     OSSL_ALGORITHM::new(c"managedhsm", &DISPATCH),
     OSSL_ALGORITHM::END,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DESIGN §6.2: no `export_object`: OpenSSL would import the exported public half into
+    /// another provider's keymgmt and hand the application a key that cannot sign.
+    #[test]
+    fn store_has_no_export_object_and_has_set_ctx_params() {
+        const EXPORT_OBJECT: i32 = 8;
+        let ids: Vec<i32> = DISPATCH.iter().map(|e| e.function_id).collect();
+        assert!(!ids.contains(&EXPORT_OBJECT));
+        assert!(ids.contains(&ffi::OSSL_FUNC_STORE_SET_CTX_PARAMS));
+    }
+}
