@@ -12,6 +12,29 @@ use crate::config::{Config, LogLevel};
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
+/// Standard error, written with `write(2)` on descriptor 2. `std::io::stderr()` takes a
+/// process-wide lock on each write: a parent thread holding it at `fork()` would block the
+/// child's first log line forever. One event is one `write_all` of a formatted line.
+#[derive(Clone, Copy, Debug)]
+pub struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: `buf` is valid for `buf.len()` bytes; descriptor 2 is the process's
+        // standard error (a write to a closed one fails with EBADF, reported as an error).
+        let written = unsafe { libc::write(2, buf.as_ptr().cast(), buf.len()) };
+        if written < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(written as usize)
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The `tracing` level filter of a [`LogLevel`].
 pub fn level_filter(level: LogLevel) -> LevelFilter {
     match level {
@@ -46,11 +69,71 @@ pub fn init(config: &Config) {
             let _ = builder.with_writer(Arc::new(file)).try_init();
         }
         Some(Err((path, e))) => {
-            let _ = builder.with_writer(std::io::stderr).try_init();
+            let _ = builder.with_writer(|| Stderr).try_init();
             tracing::error!(file = %path.display(), error = %e, "cannot open the log file; logging to stderr");
         }
         None => {
-            let _ = builder.with_writer(std::io::stderr).try_init();
+            let _ = builder.with_writer(|| Stderr).try_init();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_log_line_in_a_forked_child_does_not_wait_for_a_lock_a_parent_thread_held() {
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        // A parent thread is writing to stderr (holds its lock) at the moment of fork().
+        let holder = std::thread::spawn(move || {
+            let _guard = std::io::stderr().lock();
+            locked_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+        });
+        locked_rx.recv().unwrap();
+        // SAFETY: the child only calls async-signal-safe functions (open, dup2, write,
+        // _exit) and the writer under test, which must be just as plain.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: a static NUL-terminated path; fd 2 goes to /dev/null.
+            unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                libc::dup2(null, 2);
+            }
+            let ok = Stderr
+                .write_all(b"akv-client log line from a forked child\n")
+                .is_ok();
+            // SAFETY: leaves the child at once, running nothing of the test harness.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut status = 0;
+        let hung = loop {
+            // SAFETY: waits for our own child.
+            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                break false;
+            }
+            if Instant::now() > deadline {
+                // SAFETY: the child we started, by pid.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                break true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(
+            !hung,
+            "the child's log line waited for the parent's stderr lock"
+        );
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
 }
