@@ -95,16 +95,16 @@ mod tests {
             let _ = release_rx.recv();
         });
         locked_rx.recv().unwrap();
-        // SAFETY: the child only calls async-signal-safe functions (open, dup2, write,
-        // _exit) and the writer under test, which must be just as plain.
+        let path = std::env::temp_dir().join(format!("akv-stderr-{}.log", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        // SAFETY: the child only calls async-signal-safe functions (dup2, write, _exit) and
+        // the writer under test, which must be just as plain.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0);
         if pid == 0 {
-            // SAFETY: a static NUL-terminated path; fd 2 goes to /dev/null.
-            unsafe {
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-                libc::dup2(null, 2);
-            }
+            // SAFETY: the child's descriptor 2 now writes to the file.
+            unsafe { libc::dup2(fd, 2) };
             let ok = Stderr
                 .write_all(b"akv-client log line from a forked child\n")
                 .is_ok();
@@ -135,5 +135,8 @@ mod tests {
             "the child's log line waited for the parent's stderr lock"
         );
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        let written = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(written, "akv-client log line from a forked child\n");
     }
 }
