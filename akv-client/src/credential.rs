@@ -259,48 +259,47 @@ fn access_token(c: &Config) -> Result<Source, String> {
 }
 
 fn client_secret(c: &Config) -> Result<Source, String> {
-    let mut missing = Vec::new();
-    if c.tenant_id.is_none() {
-        missing.push("AZURE_TENANT_ID");
+    let has_secret = c.client_secret.is_some() || c.client_secret_file.is_some();
+    match (&c.tenant_id, &c.client_id, has_secret) {
+        (Some(tenant), Some(client_id), true) => Ok(Source::ClientSecret {
+            authority: c.authority_host.clone(),
+            tenant: tenant.clone(),
+            client_id: client_id.clone(),
+            secret: c.client_secret.clone(),
+            secret_file: c.client_secret_file.clone(),
+        }),
+        (tenant, client_id, _) => Err(not_configured(&[
+            ("AZURE_TENANT_ID", tenant.is_some()),
+            ("AZURE_CLIENT_ID", client_id.is_some()),
+            ("AZURE_CLIENT_SECRET (or client_secret_file)", has_secret),
+        ])),
     }
-    if c.client_id.is_none() {
-        missing.push("AZURE_CLIENT_ID");
-    }
-    if c.client_secret.is_none() && c.client_secret_file.is_none() {
-        missing.push("AZURE_CLIENT_SECRET (or client_secret_file)");
-    }
-    if !missing.is_empty() {
-        return Err(format!("not configured: {} not set", missing.join(", ")));
-    }
-    Ok(Source::ClientSecret {
-        authority: c.authority_host.clone(),
-        tenant: c.tenant_id.clone().unwrap_or_default(),
-        client_id: c.client_id.clone().unwrap_or_default(),
-        secret: c.client_secret.clone(),
-        secret_file: c.client_secret_file.clone(),
-    })
 }
 
 fn workload_identity(c: &Config) -> Result<Source, String> {
-    let mut missing = Vec::new();
-    if c.federated_token_file.is_none() {
-        missing.push("AZURE_FEDERATED_TOKEN_FILE");
+    match (&c.federated_token_file, &c.tenant_id, &c.client_id) {
+        (Some(token_file), Some(tenant), Some(client_id)) => Ok(Source::WorkloadIdentity {
+            authority: c.authority_host.clone(),
+            tenant: tenant.clone(),
+            client_id: client_id.clone(),
+            token_file: token_file.clone(),
+        }),
+        (token_file, tenant, client_id) => Err(not_configured(&[
+            ("AZURE_FEDERATED_TOKEN_FILE", token_file.is_some()),
+            ("AZURE_TENANT_ID", tenant.is_some()),
+            ("AZURE_CLIENT_ID", client_id.is_some()),
+        ])),
     }
-    if c.tenant_id.is_none() {
-        missing.push("AZURE_TENANT_ID");
-    }
-    if c.client_id.is_none() {
-        missing.push("AZURE_CLIENT_ID");
-    }
-    if !missing.is_empty() {
-        return Err(format!("not configured: {} not set", missing.join(", ")));
-    }
-    Ok(Source::WorkloadIdentity {
-        authority: c.authority_host.clone(),
-        tenant: c.tenant_id.clone().unwrap_or_default(),
-        client_id: c.client_id.clone().unwrap_or_default(),
-        token_file: c.federated_token_file.clone().unwrap_or_default(),
-    })
+}
+
+/// `not configured: A, B not set`, naming each `(setting, is set)` that is not.
+fn not_configured(settings: &[(&str, bool)]) -> String {
+    let missing: Vec<&str> = settings
+        .iter()
+        .filter(|(_, set)| !set)
+        .map(|(name, _)| *name)
+        .collect();
+    format!("not configured: {} not set", missing.join(", "))
 }
 
 /// App Service when `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, Azure Arc when
