@@ -278,3 +278,41 @@ fn store_reaches_eof_after_a_failed_load_and_accepts_any_parameter_at_open() {
     assert!(store.load().is_none());
     assert_eq!(h.count("get_key"), 2);
 }
+
+/// DESIGN §2: a versionless URI is pinned at load. The key object keeps signing with the
+/// version it loaded after a new version becomes the latest, so the signature still matches
+/// the public key (and certificate) it was loaded with.
+#[test]
+fn a_versionless_key_keeps_signing_with_the_version_it_loaded_after_a_rotation() {
+    let h = Harness::start(&[]);
+    let spec = akv_emulator::KeySpec::parse("vault:myvault:rot=rsa:2048").unwrap();
+    h.emulator.create_key(&spec).unwrap();
+    let ctx = configured(&h);
+    let pinned = ctx.load_key("akv:vault:myvault:rot").unwrap();
+    let loaded_public = pinned.public_der();
+
+    h.emulator.create_key(&spec).unwrap(); // the rotation: a new latest version
+    let latest = ctx.load_key("akv:vault:myvault:rot").unwrap();
+    assert_ne!(
+        latest.public_der(),
+        loaded_public,
+        "the rotation made no new key"
+    );
+
+    let msg = b"signed after the rotation";
+    let sig = pinned.digest_sign(&ctx, "SHA256", msg).unwrap();
+    assert!(verifies_with_default_provider(
+        &loaded_public,
+        "SHA256",
+        msg,
+        &sig
+    ));
+    let sig = latest.digest_sign(&ctx, "SHA256", msg).unwrap();
+    assert!(verifies_with_default_provider(
+        &latest.public_der(),
+        "SHA256",
+        msg,
+        &sig
+    ));
+    assert_eq!(h.count("sign"), 2);
+}
