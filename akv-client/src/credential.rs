@@ -503,6 +503,27 @@ fn entra_token(
     parse_token_response("Entra ID", resp.status, &resp.body)
 }
 
+/// `<endpoint>?api-version=<v>&resource=<audience>[&<selector>=<id>]`, the request of every
+/// managed identity endpoint.
+fn token_url(
+    endpoint: &str,
+    api_version: &str,
+    audience: &str,
+    selector: Option<(&str, &str)>,
+) -> Result<String, String> {
+    let mut url = url::Url::parse(endpoint)
+        .map_err(|e| format!("bad token endpoint '{}': {e}", printable(endpoint)))?;
+    let mut query = url.query_pairs_mut();
+    query
+        .append_pair("api-version", api_version)
+        .append_pair("resource", audience);
+    if let Some((name, value)) = selector {
+        query.append_pair(name, value);
+    }
+    drop(query);
+    Ok(url.into())
+}
+
 /// `GET <base>/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...`
 fn imds_token(
     http: &Http,
@@ -511,15 +532,12 @@ fn imds_token(
     audience: &str,
     probing: bool,
 ) -> Result<AccessToken, String> {
-    let mut url = url::Url::parse(&format!("{base}/metadata/identity/oauth2/token"))
-        .map_err(|e| format!("bad IMDS endpoint '{}': {e}", printable(base)))?;
-    url.query_pairs_mut()
-        .append_pair("api-version", "2018-02-01")
-        .append_pair("resource", audience);
-    if let Some((k, v)) = id.query("msi_res_id") {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    let url = url.to_string();
+    let url = token_url(
+        &format!("{base}/metadata/identity/oauth2/token"),
+        "2018-02-01",
+        audience,
+        id.query("msi_res_id"),
+    )?;
     let mut req = Request::get(&url, Route::Identity)
         .header("metadata", "true")
         .retry(RetryPolicy::Imds);
@@ -545,15 +563,7 @@ fn app_service_token(
     id: &IdentitySelector,
     audience: &str,
 ) -> Result<AccessToken, String> {
-    let mut url = url::Url::parse(endpoint)
-        .map_err(|e| format!("bad IDENTITY_ENDPOINT '{}': {e}", printable(endpoint)))?;
-    url.query_pairs_mut()
-        .append_pair("api-version", "2019-08-01")
-        .append_pair("resource", audience);
-    if let Some((k, v)) = id.query("mi_res_id") {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    let url = url.to_string();
+    let url = token_url(endpoint, "2019-08-01", audience, id.query("mi_res_id"))?;
     let req = Request::get(&url, Route::Identity).header("x-identity-header", header.expose());
     let resp = http.send(&req).map_err(|e| e.to_string())?;
     parse_token_response("App Service identity endpoint", resp.status, &resp.body)
@@ -568,12 +578,7 @@ fn arc_token(
     token_dir: &Path,
     audience: &str,
 ) -> Result<AccessToken, String> {
-    let mut url = url::Url::parse(endpoint)
-        .map_err(|e| format!("bad IDENTITY_ENDPOINT '{}': {e}", printable(endpoint)))?;
-    url.query_pairs_mut()
-        .append_pair("api-version", "2020-06-01")
-        .append_pair("resource", audience);
-    let url = url.to_string();
+    let url = token_url(endpoint, "2020-06-01", audience, None)?;
     let first = http
         .send(&Request::get(&url, Route::Identity).header("metadata", "true"))
         .map_err(|e| e.to_string())?;
