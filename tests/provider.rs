@@ -145,3 +145,40 @@ fn akv_preferred_for_every_fetch_still_hashes_verifies_and_encrypts_locally() {
     assert_eq!(h.count("encrypt"), 0);
     assert_eq!(h.count("decrypt"), 1);
 }
+
+/// Secrets and tokens never reach a log line or an error, at the most verbose level.
+#[test]
+fn trace_logging_shows_the_requests_but_never_the_client_secret_or_a_token() {
+    let h = Harness::start(&["vault:myvault:rsa1=rsa:2048"]);
+    let secret = "s3cret-value-that-must-not-leak";
+    let secret_file = h.write("client.secret", secret.as_bytes());
+    let settings = format!(
+        "{}credential = client_secret\ntenant_id = 72f988bf-86f1-41af-91ab-2d7cd011db47\n\
+         client_id = 11111111-2222-3333-4444-555555555555\nclient_secret_file = {secret_file}\n\
+         log_level = trace\n",
+        h.emulator_settings()
+    );
+    let digest = h.write("d", &random_bytes(32));
+    let mut stderr = String::new();
+    for uri in ["akv:vault:myvault:rsa1", "akv:vault:myvault:nosuchkey"] {
+        let run = h.openssl_with_config(
+            &settings,
+            &[
+                "pkeyutl", "-sign", "-inkey", uri, "-in", &digest, "-out", "sig",
+            ],
+        );
+        stderr += &run.stderr();
+    }
+    assert_eq!(h.count("token"), 2, "one client-secret token per process");
+    assert_eq!(h.count("sign"), 1);
+    assert!(
+        stderr.contains("myvault.vault.azure.net"),
+        "no request was logged:\n{stderr}"
+    );
+    assert!(stderr.contains("nosuchkey"), "{stderr}");
+    assert!(
+        !stderr.contains(secret),
+        "the client secret leaked:\n{stderr}"
+    );
+    assert!(!stderr.contains("eyJ"), "a token leaked:\n{stderr}");
+}
