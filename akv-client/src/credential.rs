@@ -779,8 +779,10 @@ fn run_with_deadline(
             // poll said readable (or closed): this read does not block.
             match file.read(&mut chunk) {
                 Ok(0) => *pipe = None,
-                Ok(n) => kept
-                    .extend_from_slice(&chunk[..n.min(OUTPUT_KEPT - kept.len().min(OUTPUT_KEPT))]),
+                Ok(n) => {
+                    let room = OUTPUT_KEPT - kept.len();
+                    kept.extend_from_slice(&chunk[..n.min(room)]);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => *pipe = None,
             }
