@@ -29,6 +29,13 @@ pub struct AkvKey {
     local: OnceLock<Result<LocalKey>>,
 }
 
+// OpenSSL shares one key object between threads (keydata is an `Arc` behind a raw pointer,
+// so the compiler cannot see it): keep it Send + Sync.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AkvKey>();
+};
+
 impl AkvKey {
     pub fn new(provider: Arc<ProviderContext>, client: Arc<Client>, key: Key) -> Result<AkvKey> {
         let kind = match &key.public {

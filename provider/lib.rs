@@ -6,8 +6,11 @@
 //! The data path, one file per step: `store` (URI → key load) → `key` (public half + pinned
 //! kid, the reference handed to OpenSSL) → `keymgmt` (what OpenSSL asks about the key) →
 //! `signature` / `asym_cipher` (operation context → one call through `akv_client`).
-//! `ffi` holds the hand-written OpenSSL bindings, `error` the reason strings and the one
-//! panic boundary, `local` the libcrypto calls for hashing, verify and encrypt.
+//! `context` is one provider instance (settings, client, error upcalls) and the operation
+//! contexts handed to OpenSSL; `ffi` holds the hand-written OpenSSL bindings, `params` and
+//! `buffers` the one place each that reads OpenSSL's parameter arrays and byte buffers,
+//! `error` the reason strings and the one panic boundary, `local` the libcrypto calls for
+//! hashing, verify and encrypt.
 
 // The provider links the system libcrypto; openssl-sys brings the link flags.
 extern crate openssl_sys;
