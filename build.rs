@@ -1,6 +1,6 @@
-//! Links the provider so that it exports only `OSSL_provider_init`, compiles the small C shim
-//! for the core's va_list error upcall, and turns the system OpenSSL version (reported by
-//! openssl-sys) into `ossl320`-style cfgs for the few places that differ between 3.x releases.
+//! Links the provider so that it exports only `OSSL_provider_init` (provider/akv.map) and
+//! compiles the small C shim for the core's va_list error upcall (provider/shim.c). Nothing
+//! in the provider depends on the OpenSSL 3.x minor version, so no version cfg is emitted.
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -17,18 +17,4 @@ fn main() {
         .file(&shim)
         .warnings(true)
         .compile("akv_shim");
-
-    for cfg in ["ossl320", "ossl340"] {
-        println!("cargo::rustc-check-cfg=cfg({cfg})");
-    }
-    println!("cargo:rerun-if-env-changed=DEP_OPENSSL_VERSION_NUMBER");
-    if let Ok(hex) = std::env::var("DEP_OPENSSL_VERSION_NUMBER") {
-        let version = u64::from_str_radix(&hex, 16).unwrap_or(0);
-        if version >= 0x3020_0000 {
-            println!("cargo:rustc-cfg=ossl320");
-        }
-        if version >= 0x3040_0000 {
-            println!("cargo:rustc-cfg=ossl340");
-        }
-    }
 }
