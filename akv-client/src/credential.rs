@@ -205,9 +205,9 @@ impl Credential {
             |source: &Source, probing| fetch(source, http, audience, challenge_tenant, probing);
         let chosen = self.chosen.load(Ordering::Relaxed);
         if let Some((name, Ok(source))) = self.candidates.get(chosen) {
-            return fetch(source, false).map_err(|why| Error::Credential {
+            return fetch(source, false).map_err(|no_token| Error::Credential {
                 audience: audience.to_string(),
-                attempts: vec![(source_label(name, source), why)],
+                attempts: vec![(source_label(name, source), no_token.why)],
             });
         }
         let mut attempts = Vec::new();
@@ -224,9 +224,19 @@ impl Credential {
                         self.chosen.store(index, Ordering::Relaxed);
                         return Ok(token);
                     }
-                    Err(why) => {
-                        tracing::debug!(credential = source.name(), reason = %why, "credential failed");
-                        attempts.push((source_label(name, source), why));
+                    Err(no_token) => {
+                        let label = source_label(name, source);
+                        tracing::debug!(credential = %label, reason = %no_token.why, "credential failed");
+                        attempts.push((label.clone(), no_token.why));
+                        if self.chain && !no_token.unavailable {
+                            // As azure-identity's chain: a source that is there but fails
+                            // stops it, rather than go on as another identity.
+                            for (later, _) in &self.candidates[index + 1..] {
+                                let why = format!("not tried: {label} is configured and failed");
+                                attempts.push((later.to_string(), why));
+                            }
+                            break;
+                        }
                     }
                 },
                 Err(why) => attempts.push((name.to_string(), why.clone())),
@@ -345,15 +355,48 @@ fn azure_cli(c: &Config) -> Result<Source, String> {
     }
 }
 
-/// One token from `source`; the error is a reason for a person (never a secret).
+/// Why a source gave no token: a reason for a person (never a secret).
+#[derive(Debug)]
+struct NoToken {
+    why: String,
+    /// The source is not there (nothing answers at IMDS, no identity is assigned, the CLI
+    /// is not logged in), as opposed to there and failing: the `default` chain goes on.
+    unavailable: bool,
+}
+
+impl NoToken {
+    fn unavailable(why: String) -> NoToken {
+        NoToken {
+            why,
+            unavailable: true,
+        }
+    }
+}
+
+impl From<&str> for NoToken {
+    fn from(why: &str) -> NoToken {
+        why.to_string().into()
+    }
+}
+
+impl From<String> for NoToken {
+    fn from(why: String) -> NoToken {
+        NoToken {
+            why,
+            unavailable: false,
+        }
+    }
+}
+
+/// One token from `source`.
 fn fetch(
     source: &Source,
     http: &Http,
     audience: &str,
     challenge_tenant: Option<&str>,
     probing: bool,
-) -> Result<AccessToken, String> {
-    match source {
+) -> Result<AccessToken, NoToken> {
+    let token = match source {
         Source::AccessToken { token, file } => static_token(token.as_ref(), file.as_deref()),
         Source::ClientSecret {
             authority,
@@ -394,7 +437,9 @@ fn fetch(
             )
         }
         Source::ManagedIdentity { source, id } => match source {
-            ManagedIdentitySource::Imds { base } => imds_token(http, base, id, audience, probing),
+            ManagedIdentitySource::Imds { base } => {
+                return imds_token(http, base, id, audience, probing);
+            }
             ManagedIdentitySource::AppService { endpoint, header } => {
                 app_service_token(http, endpoint, header, id, audience)
             }
@@ -404,9 +449,10 @@ fn fetch(
             } => arc_token(http, endpoint, token_dir, audience),
         },
         Source::AzureCli { program, tenant } => {
-            azure_cli_token(program, tenant.as_deref().or(challenge_tenant), audience)
+            return azure_cli_token(program, tenant.as_deref().or(challenge_tenant), audience);
         }
-    }
+    };
+    Ok(token?)
 }
 
 fn static_token(token: Option<&Secret>, file: Option<&Path>) -> Result<AccessToken, String> {
@@ -531,7 +577,7 @@ fn imds_token(
     id: &IdentitySelector,
     audience: &str,
     probing: bool,
-) -> Result<AccessToken, String> {
+) -> Result<AccessToken, NoToken> {
     let url = token_url(
         &format!("{base}/metadata/identity/oauth2/token"),
         "2018-02-01",
@@ -549,10 +595,17 @@ fn imds_token(
             .retry(RetryPolicy::ImdsProbe);
     }
     let resp = http.send(&req).map_err(|e| match e {
-        Error::Transport { message, .. } => format!("IMDS at {base} is unreachable: {message}"),
-        other => other.to_string(),
+        Error::Transport { message, .. } => {
+            NoToken::unavailable(format!("IMDS at {base} is unreachable: {message}"))
+        }
+        other => other.to_string().into(),
     })?;
-    parse_token_response("IMDS", resp.status, &resp.body)
+    let token = parse_token_response("IMDS", resp.status, &resp.body);
+    // IMDS answers 400 when no identity (or not the one asked for) is assigned.
+    token.map_err(|why| match resp.status {
+        400 => NoToken::unavailable(why),
+        _ => why.into(),
+    })
 }
 
 /// `GET <IDENTITY_ENDPOINT>?api-version=2019-08-01&resource=...` with `X-IDENTITY-HEADER`.
@@ -653,7 +706,7 @@ fn azure_cli_token(
     program: &Path,
     tenant: Option<&str>,
     audience: &str,
-) -> Result<AccessToken, String> {
+) -> Result<AccessToken, NoToken> {
     let mut cmd = Command::new(program);
     cmd.args([
         "account",
@@ -671,7 +724,9 @@ fn azure_cli_token(
     let stderr = String::from_utf8_lossy(&stderr);
     if !status.success() {
         if stderr.contains("az login") || stderr.contains("az account set") {
-            return Err("Azure CLI is not logged in: run 'az login'".into());
+            return Err(NoToken::unavailable(
+                "Azure CLI is not logged in: run 'az login'".into(),
+            ));
         }
         let first_line = stderr
             .lines()
@@ -681,7 +736,8 @@ fn azure_cli_token(
         return Err(format!(
             "'az account get-access-token' failed ({status}): {}",
             printable(first_line)
-        ));
+        )
+        .into());
     }
     let json: Value = serde_json::from_slice(&stdout).map_err(|_| {
         "'az account get-access-token' printed something that is not JSON".to_string()
@@ -954,7 +1010,8 @@ mod tests {
         emu.add_faults(&serde_json::json!([{"op": "token", "status": 410, "count": 8}]))
             .unwrap();
         let err = imds_token(&http, &base, &system, "https://vault.azure.net", false).unwrap_err();
-        assert!(err.starts_with("IMDS answered 410"), "{err}");
+        assert!(err.why.starts_with("IMDS answered 410"), "{err:?}");
+        assert!(!err.unavailable, "IMDS is there, it is being updated");
         assert_eq!(tokens() - before, 8);
     }
 

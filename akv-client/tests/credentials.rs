@@ -596,6 +596,73 @@ fn default_chain_falls_through_to_the_cli_when_imds_is_unreachable() {
 }
 
 #[test]
+fn default_chain_stops_at_a_configured_source_that_fails() {
+    // As azure-identity's chain: a source that is configured but fails ends the chain, which
+    // would otherwise go on as another identity (here IMDS's, then the CLI's).
+    let emu = start();
+    let imds = Untouched::new();
+    let az_dir = temp_dir("chain-stops-az");
+    fake_az(&az_dir, r#"{"accessToken":"unused","expires_on":1}"#);
+    let wi_dir = temp_dir("chain-stops-wi");
+    let assertion = wi_dir.join("token");
+    std::fs::write(&assertion, "not a JWT").unwrap();
+    let err = signs_with(
+        &emu,
+        &[
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds.url()),
+            ("PATH", az_dir.to_str().unwrap()),
+            ("AZURE_TENANT_ID", "t1"),
+            ("AZURE_CLIENT_ID", "wi-app"),
+            ("AZURE_FEDERATED_TOKEN_FILE", assertion.to_str().unwrap()),
+        ],
+    )
+    .unwrap_err();
+    imds.assert_untouched();
+    assert!(!az_dir.join("calls").exists(), "az must not have run");
+    let Error::Credential { attempts, .. } = &err else {
+        panic!("{err:?}");
+    };
+    let sources: Vec<&str> = attempts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        sources,
+        [
+            "access_token",
+            "client_secret",
+            "workload_identity",
+            "managed_identity",
+            "azure_cli"
+        ]
+    );
+    assert!(attempts[2].1.starts_with("Entra ID answered 400"), "{err}");
+    for (_, why) in &attempts[3..] {
+        assert_eq!(why, "not tried: workload_identity is configured and failed");
+    }
+    std::fs::remove_dir_all(&az_dir).unwrap();
+    std::fs::remove_dir_all(&wi_dir).unwrap();
+}
+
+#[test]
+fn default_chain_goes_on_when_imds_has_no_identity_assigned() {
+    // IMDS answers 400 on a VM without a (matching) managed identity: not there, not failed.
+    let emu = start();
+    let token = emu.issue_token(VAULT_AUDIENCE);
+    let dir = temp_dir("chain-imds-400");
+    fake_az(
+        &dir,
+        &format!(
+            r#"{{"accessToken":"{token}","expires_on":{}}}"#,
+            now() + 3000
+        ),
+    );
+    emu.add_faults(&serde_json::json!([{"op": "token", "status": 400, "count": 1}]))
+        .unwrap();
+    signs_with(&emu, &[("PATH", dir.to_str().unwrap())]).unwrap();
+    assert_eq!(stat(&emu, "token"), 1, "IMDS was asked once");
+    assert!(dir.join("calls").exists(), "then the CLI");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn default_chain_failure_lists_every_source_with_its_reason() {
     let emu = start();
     let imds = format!("http://127.0.0.1:{}", closed_port());
