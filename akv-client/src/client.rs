@@ -656,6 +656,13 @@ mod tests {
     }
 
     #[test]
+    fn a_client_is_shared_by_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Client>();
+        send_and_sync::<Error>();
+    }
+
+    #[test]
     fn wrong_digest_length_is_refused_before_any_network() {
         let client = Client::new(Config {
             credential: crate::CredentialKind::AccessToken,
