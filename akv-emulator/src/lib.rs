@@ -170,7 +170,13 @@ fn make_work_dir() -> std::io::Result<PathBuf> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir.join("arc-tokens"))?;
+        .create(dir.join("arc-tokens"))
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot create the work directory {}: {e}", dir.display()),
+            )
+        })?;
     Ok(dir)
 }
 
