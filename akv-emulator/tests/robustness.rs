@@ -92,6 +92,33 @@ fn stalled_and_trickling_requests_are_cut_off_and_others_are_served() {
 }
 
 #[test]
+fn a_stalled_body_is_answered_408_on_both_listeners() {
+    let h = Harness::with(Options {
+        request_timeout: Duration::from_secs(1),
+        ..Options::default()
+    });
+    h.create("vault:myvault:k=rsa:2048");
+    let mut raw = h.raw();
+    raw.write(format!("POST /keys/k//sign?api-version=7.5 HTTP/1.1\r\nHost: {VAULT}\r\nAuthorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{\"alg\":", h.vault_token).as_bytes());
+    let started = Instant::now();
+    let r = raw.read_reply().expect("a 408");
+    assert_eq!(r.status, 408);
+    assert_eq!(r.code(), "RequestTimeout");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(raw.closed());
+
+    let mut imds = TcpStream::connect(h.emu.imds_url().trim_start_matches("http://")).unwrap();
+    imds.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    imds.write_all(b"GET /metadata/identity/oauth2/token HTTP/1.1\r\nContent-Length: 5\r\n\r\nab")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = imds.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("\"error_description\""), "{answer}");
+}
+
+#[test]
 fn idle_kept_alive_connections_make_room_for_new_clients() {
     let h = Harness::with(Options {
         threads: 2,
