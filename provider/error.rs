@@ -112,7 +112,7 @@ impl Error {
     #[track_caller]
     pub fn from_client(op: &str, key: &KeyId, err: &akv_client::Error) -> Error {
         use akv_client::Error as E;
-        let key_desc = describe_key(key);
+        let key_desc = key.describe();
         match err {
             E::InvalidKeyId { .. } => Error::new(Reason::InvalidUri, err.to_string()),
             E::Config { .. } => Error::new(Reason::Config, err.to_string()),
@@ -151,24 +151,17 @@ impl Error {
             E::Transport { .. } => {
                 Error::new(Reason::Connection, format!("{op} with {key_desc}: {err}"))
             }
+            // The client's own line names the key already when it knows it.
             E::InvalidResponse { .. } => Error::new(
                 Reason::InvalidResponse,
-                format!("{op} with {key_desc}: {err}"),
+                format!("{op} with {key_desc}: {}", err.detail()),
             ),
-            E::Unsupported { .. } => {
-                Error::new(Reason::Unsupported, format!("{op} with {key_desc}: {err}"))
-            }
+            E::Unsupported { .. } => Error::new(
+                Reason::Unsupported,
+                format!("{op} with {key_desc}: {}", err.detail()),
+            ),
         }
     }
-}
-
-/// `key 'rsa1' in vault 'myvault'` / `key 'k' in managed HSM 'hsm'`.
-pub fn describe_key(key: &KeyId) -> String {
-    let service = match key.kind() {
-        akv_client::ServiceKind::Vault => "vault",
-        akv_client::ServiceKind::ManagedHsm => "managed HSM",
-    };
-    format!("key '{}' in {service} '{}'", key.name(), key.vault())
 }
 
 impl std::fmt::Display for Error {

@@ -11,7 +11,7 @@ use akv_client::{Client, Curve, Key, KeyId, KeyOperation, PublicKey};
 
 use crate::context::ProviderContext;
 use crate::digest::Digest;
-use crate::error::{self, Error, Failure, Reason, Result, describe_key};
+use crate::error::{self, Error, Failure, Reason, Result};
 use crate::local::LocalKey;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl AkvKey {
                         format!(
                             "{}: the service returned an RSA public key with a {bits}-bit \
                              modulus and a {}-bit exponent",
-                            describe_key(&key.id),
+                            key.id.describe(),
                             significant_bits(e)
                         ),
                     ));
@@ -59,10 +59,7 @@ impl AkvKey {
                 if x.len() != len || y.len() != len {
                     return Err(Error::new(
                         Reason::InvalidResponse,
-                        format!(
-                            "{}: EC coordinates are not {len} bytes",
-                            describe_key(&key.id)
-                        ),
+                        format!("{}: EC coordinates are not {len} bytes", key.id.describe()),
                     ));
                 }
                 KeyKind::Ec { curve: *curve }
@@ -70,7 +67,7 @@ impl AkvKey {
             PublicKey::Symmetric => {
                 return Err(Error::unsupported(format!(
                     "{} is a symmetric (oct) key: only RSA and EC keys can be used through OpenSSL",
-                    describe_key(&key.id)
+                    key.id.describe()
                 )));
             }
         };
@@ -89,7 +86,7 @@ impl AkvKey {
 
     /// `key 'rsa1' in vault 'myvault'`
     pub fn describe(&self) -> String {
-        describe_key(&self.key.id)
+        self.key.id.describe()
     }
 
     /// The keymgmt name OpenSSL looks up (`OSSL_OBJECT_PARAM_DATA_TYPE`).

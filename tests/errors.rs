@@ -26,7 +26,7 @@ fn unknown_key_names_the_key_and_the_service_code() {
 fn unknown_vault_names_the_vault() {
     let h = Harness::start(&["vault:myvault:rsa1=rsa:2048"]);
     sign(&h, "akv:vault:othervault:rsa1").fails_with(&["vault 'othervault'"]);
-    sign(&h, "akv:managedHsm:nohsm:rsa1").fails_with(&["managed HSM 'nohsm'"]);
+    sign(&h, "akv:managedHsm:nohsm:rsa1").fails_with(&["Managed HSM 'nohsm'"]);
 }
 
 #[test]
