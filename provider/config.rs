@@ -3,38 +3,15 @@
 //! wins) happens lazily, on first use, so that init stays cheap and cannot fail.
 
 use std::collections::BTreeMap;
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, CString, c_char};
+
+use akv_client::config::CONFIG_KEYS;
 
 use crate::ffi::{OSSL_CORE_HANDLE, OSSL_PARAM, core_get_params_fn};
 
-/// Every openssl.cnf key akv-client reads: DESIGN §4's table (contract) and the client's
-/// further settings (identity endpoints, proxy). A daemon whose environment is stripped has
-/// only these, and the core hands over only the keys asked for by name.
-pub const SETTING_KEYS: [&CStr; 21] = [
-    c"cloud",
-    c"api_version",
-    c"credential",
-    c"client_id",
-    c"tenant_id",
-    c"client_secret_file",
-    c"access_token_file",
-    c"ca_file",
-    c"connect_to",
-    c"timeout_ms",
-    c"max_retries",
-    c"log_level",
-    c"log_file",
-    c"federated_token_file",
-    c"authority_host",
-    c"imds_endpoint",
-    c"object_id",
-    c"msi_res_id",
-    c"azure_cli_path",
-    c"https_proxy",
-    c"no_proxy",
-];
-
-/// Asks the core for every setting of our section; keys that are absent stay absent.
+/// Asks the core for every openssl.cnf key akv-client reads (`CONFIG_KEYS`: DESIGN §4's table
+/// and the client's further settings); keys that are absent stay absent. A daemon whose
+/// environment is stripped has only these, and the core hands over only keys asked for by name.
 ///
 /// # Safety
 /// `handle` and `get_params` come from the core's `OSSL_provider_init` arguments.
@@ -46,8 +23,12 @@ pub unsafe fn read_settings(
     let Some(get_params) = get_params else {
         return settings;
     };
-    let mut values: Vec<*const c_char> = vec![std::ptr::null(); SETTING_KEYS.len()];
-    let mut params: Vec<OSSL_PARAM> = SETTING_KEYS
+    let keys: Vec<CString> = CONFIG_KEYS
+        .iter()
+        .filter_map(|key| CString::new(*key).ok())
+        .collect();
+    let mut values: Vec<*const c_char> = vec![std::ptr::null(); keys.len()];
+    let mut params: Vec<OSSL_PARAM> = keys
         .iter()
         .zip(values.iter_mut())
         .map(|(key, slot)| OSSL_PARAM {
@@ -63,7 +44,7 @@ pub unsafe fn read_settings(
     if unsafe { get_params(handle, params.as_mut_ptr()) } != 1 {
         return settings;
     }
-    for (key, value) in SETTING_KEYS.iter().zip(values.iter()) {
+    for (key, value) in keys.iter().zip(values.iter()) {
         if !value.is_null() {
             // SAFETY: the core points the slot at a NUL-terminated string it owns; we copy it
             // before returning.
@@ -74,42 +55,4 @@ pub unsafe fn read_settings(
         }
     }
     settings
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The keys akv-client's `Config::from_map_and_lookup` reads (`get("key", ...)` and
-    /// `map_get("key")`), taken from its source so that a setting added there cannot be
-    /// silently unreachable from openssl.cnf.
-    fn client_setting_keys() -> Vec<String> {
-        let source = include_str!("../akv-client/src/config.rs");
-        let body = &source[source
-            .find("pub fn from_map_and_lookup")
-            .expect("from_map_and_lookup in akv-client")..];
-        let body = &body[..body.find("\n    }\n").unwrap_or(body.len())];
-        let mut keys: Vec<String> = body
-            .match_indices("get(\"")
-            .map(|(at, m)| {
-                let rest = &body[at + m.len()..];
-                rest[..rest.find('"').unwrap()].to_string()
-            })
-            .collect();
-        keys.sort();
-        keys.dedup();
-        keys
-    }
-
-    #[test]
-    fn every_client_setting_is_asked_of_the_core() {
-        let client = client_setting_keys();
-        assert!(client.len() >= 13, "{client:?}");
-        let mut ours: Vec<String> = SETTING_KEYS
-            .iter()
-            .map(|k| k.to_string_lossy().into_owned())
-            .collect();
-        ours.sort();
-        assert_eq!(ours, client);
-    }
 }

@@ -199,7 +199,9 @@ impl Default for Config {
     }
 }
 
-/// The openssl.cnf keys this crate reads (any other key is ignored).
+/// The openssl.cnf keys this crate reads (any other key is ignored). The provider asks the core
+/// for exactly these, so a key read below but missing here would be unreachable from
+/// openssl.cnf: `from_map_and_lookup` checks each key it reads against this list.
 pub const CONFIG_KEYS: &[&str] = &[
     "cloud",
     "api_version",
@@ -245,6 +247,9 @@ impl Config {
         // An empty variable counts as unset, as in the Azure SDKs.
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
         let map_get = |key: &str| {
+            debug_assert!(CONFIG_KEYS.contains(&key), "'{key}' is not in CONFIG_KEYS");
+            #[cfg(test)]
+            tests::KEYS_READ.with(|read| read.borrow_mut().insert(key.to_string()));
             map.get(key)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
@@ -548,6 +553,22 @@ fn is_executable(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Every map key `from_map_and_lookup` read on this thread.
+        pub(super) static KEYS_READ: std::cell::RefCell<std::collections::BTreeSet<String>> =
+            Default::default();
+    }
+
+    #[test]
+    fn config_keys_are_exactly_the_keys_read() {
+        KEYS_READ.with(|read| read.borrow_mut().clear());
+        Config::from_map_and_lookup(&BTreeMap::new(), |_| None).unwrap();
+        let read: Vec<String> = KEYS_READ.with(|read| read.borrow().iter().cloned().collect());
+        let mut listed: Vec<String> = CONFIG_KEYS.iter().map(|k| k.to_string()).collect();
+        listed.sort();
+        assert_eq!(read, listed);
+    }
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
