@@ -5,19 +5,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use akv_client::{Client, Error, SignatureAlgorithm};
 use common::*;
 use serde_json::json;
-
-const ALG: SignatureAlgorithm = SignatureAlgorithm::Es256;
-
-fn sign(client: &Client) -> Result<Vec<u8>, Error> {
-    client.sign(
-        &key_id("akv:vault:testvault:ec256"),
-        ALG,
-        &sha(ALG, b"fork"),
-    )
-}
 
 /// Runs `f` in a forked child and returns its exit code (the child `_exit`s right after,
 /// running no destructor). A child still running after 30 s is killed and fails the test.
@@ -63,7 +52,7 @@ fn forked_child_opens_its_own_connection_and_leaves_the_parents_alone() {
     assert_eq!(connections(&emu), 1);
 
     let code = in_child(|| match sign(&client) {
-        Ok(sig) if openssl_verifies(&key.public, ALG, b"fork", &sig) => 0,
+        Ok(sig) if openssl_verifies(&key.public, SIGN_ALG, SIGNED_MESSAGE, &sig) => 0,
         Ok(_) => 2,
         Err(_) => 3,
     });

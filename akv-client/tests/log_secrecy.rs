@@ -6,19 +6,8 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use akv_client::{Client, Error, SignatureAlgorithm};
 use common::*;
 use serde_json::json;
-
-const ALG: SignatureAlgorithm = SignatureAlgorithm::Es256;
-
-fn sign(client: &Client) -> Result<Vec<u8>, Error> {
-    client.sign(
-        &key_id("akv:vault:testvault:ec256"),
-        ALG,
-        &sha(ALG, b"resilience"),
-    )
-}
 
 /// Collects everything a `tracing` subscriber writes.
 #[derive(Clone, Default)]

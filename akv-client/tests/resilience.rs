@@ -5,19 +5,9 @@ mod common;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use akv_client::{Client, Error, SignatureAlgorithm};
+use akv_client::{Client, Error};
 use common::*;
 use serde_json::json;
-
-const ALG: SignatureAlgorithm = SignatureAlgorithm::Es256;
-
-fn sign(client: &Client) -> Result<Vec<u8>, Error> {
-    client.sign(
-        &key_id("akv:vault:testvault:ec256"),
-        ALG,
-        &sha(ALG, b"resilience"),
-    )
-}
 
 #[test]
 fn one_connection_and_one_token_for_many_sequential_signs() {

@@ -174,3 +174,16 @@ pub fn closed_port() -> u16 {
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// The algorithm and message of [`sign`].
+pub const SIGN_ALG: SignatureAlgorithm = SignatureAlgorithm::Es256;
+pub const SIGNED_MESSAGE: &[u8] = b"signed by an akv-client test";
+
+/// One ES256 sign with the `ec256` key of `testvault`: the request most tests count.
+pub fn sign(client: &Client) -> Result<Vec<u8>, akv_client::Error> {
+    client.sign(
+        &key_id("akv:vault:testvault:ec256"),
+        SIGN_ALG,
+        &sha(SIGN_ALG, SIGNED_MESSAGE),
+    )
+}
