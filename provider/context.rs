@@ -74,13 +74,8 @@ impl ProviderContext {
         if provctx.is_null() {
             return Err(Error::internal("missing provider context"));
         }
-        let ptr = provctx as *const ProviderContext;
-        // SAFETY: `ptr` came from `Arc::into_raw` in `into_provctx` and is still alive, so
-        // taking one more strong reference is sound.
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Ok(Arc::from_raw(ptr))
-        }
+        // SAFETY: `provctx` came from `Arc::into_raw` in `into_provctx` and is still alive.
+        Ok(unsafe { clone_arc(provctx as *const ProviderContext) })
     }
 
     pub fn into_provctx(self: Arc<Self>) -> *mut c_void {
@@ -99,6 +94,20 @@ pub fn built_once<T>(cell: &OnceLock<T>, build: impl FnOnce() -> T) -> &T {
     }
     let value = build();
     cell.get_or_init(|| value)
+}
+
+/// One more strong reference to the `Arc` allocation behind `ptr`; the pointer's own
+/// reference stays with whoever holds it (OpenSSL, a store context).
+///
+/// # Safety
+/// `ptr` came from `Arc::into_raw` or `Arc::as_ptr` of an allocation that is still alive.
+pub unsafe fn clone_arc<T>(ptr: *const T) -> Arc<T> {
+    // SAFETY: per the contract, the allocation is alive, so taking one more reference and
+    // adopting it is sound.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Arc::from_raw(ptr)
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use akv_client::{Client, Curve, Key, KeyId, KeyOperation, PublicKey};
 
-use crate::context::ProviderContext;
+use crate::context::{ProviderContext, clone_arc};
 use crate::digest::Digest;
 use crate::error::{self, Error, Failure, Reason, Result};
 use crate::local::LocalKey;
@@ -322,10 +322,7 @@ impl KeyReference {
             return None;
         }
         // SAFETY: the pointer came from `Arc::as_ptr` of a key the open store still holds.
-        unsafe {
-            Arc::increment_strong_count(reference.key);
-            Some(Arc::from_raw(reference.key))
-        }
+        Some(unsafe { clone_arc(reference.key) })
     }
 }
 
@@ -352,12 +349,8 @@ pub unsafe fn borrow_keydata(keydata: *const c_void) -> Result<Arc<AkvKey>> {
     if keydata.is_null() {
         return Err(Error::invalid_argument("no key"));
     }
-    let ptr = keydata as *const AkvKey;
-    // SAFETY: per the contract, `ptr` is a live Arc pointer.
-    unsafe {
-        Arc::increment_strong_count(ptr);
-        Ok(Arc::from_raw(ptr))
-    }
+    // SAFETY: per the contract, `keydata` is a live Arc pointer.
+    Ok(unsafe { clone_arc(keydata as *const AkvKey) })
 }
 
 /// The key an operation's `*_init` works on: `keydata`, or, when OpenSSL passes NULL (3.2+
